@@ -1,0 +1,5 @@
+"""Allow ``python -m smmcheck``."""
+
+from smmcheck.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""``smmcheck check PATH…``: offline compliance check of configuration files or folders."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from smmcheck.cli.options import load_catalogue, policy_options
+from smmcheck.errors import UsageError
+from smmcheck.parse.detect import SUPPORTED
+from smmcheck.policies import SEVERITIES, Severity
+from smmcheck.report import FORMATS, render, write_atomic
+from smmcheck.results import Report
+from smmcheck.runner import CheckOptions, run_check
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="console",
+    show_default=True,
+    help="Report format written to stdout or --output.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    help="Also write results.json and junit.xml into this folder.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default="info",
+    show_default=True,
+    help="Exit 1 only for failures of at least this severity.",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(SUPPORTED),
+    help="Parse every file as this platform instead of detecting it.",
+)
+@click.option(
+    "--policy",
+    "selected",
+    multiple=True,
+    metavar="ID",
+    help="Evaluate only this policy (repeatable).",
+)
+@click.option("--site", help="Site name for the JUnit classname (site.device).")
+@click.option("--no-cache", is_flag=True, help="Parse every file even if cached facts exist.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes for large batches (default: CPU count).",
+)
+@policy_options
+def check(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    report_dir: Path | None,
+    fail_on: Severity,
+    platform: str | None,
+    selected: tuple[str, ...],
+    site: str | None,
+    no_cache: bool,
+    workers: int | None,
+    policy_dirs: tuple[Path, ...],
+    mapping_dirs: tuple[Path, ...],
+) -> int:
+    """Check configuration files or folders offline (no device is contacted).
+
+    The device name is the config's hostname (the file name when there is none); the
+    platform is detected from the text unless --platform is given.
+    """
+    policies, mappings = load_catalogue(policy_dirs, mapping_dirs)
+    unknown = sorted(set(selected) - set(policies.policies))
+    if unknown:
+        raise UsageError(f"unknown policy '{unknown[0]}'", hint="see 'smmcheck policy list'")
+    options = CheckOptions(
+        policies=policies,
+        mappings=mappings,
+        platform=platform,
+        fail_on=fail_on,
+        use_cache=not no_cache,
+        workers=workers,
+        site=site,
+        command=" ".join(["smmcheck", *sys.argv[1:]]),
+        selected=list(selected),
+    )
+    report = run_check(list(paths), options, progress=_progress())
+    emit(report, fmt, output, report_dir)
+    return report.summary.exit_code
+
+
+def emit(report: Report, fmt: str, output: Path | None, report_dir: Path | None) -> None:
+    """Write the report where the user asked: stdout or --output, plus --report-dir."""
+    if report_dir is not None:
+        write_atomic(report_dir / "results.json", render(report, "json"))
+        write_atomic(report_dir / "junit.xml", render(report, "junit"))
+    if output is not None:
+        write_atomic(output, render(report, fmt))
+        return
+    color = fmt == "console" and sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    click.echo(render(report, fmt, color=color, width=width), nl=False)
+
+
+def _progress() -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("Checking", total=None)
+
+    def update(done: int, total: int) -> None:
+        if not bar.live.is_started and total >= 20:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+        if done >= total and bar.live.is_started:
+            bar.stop()
+
+    return update

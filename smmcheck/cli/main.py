@@ -1,0 +1,85 @@
+"""Entry point: ``main(argv) -> int``. Subcommands are imported only when invoked, so
+``smmcheck --help`` and ``smmcheck policy list`` stay fast (no ciscoconfparse2, netmiko or
+paramiko at start-up).
+
+Exit codes (the README documents them): 0 nothing failed at or above --fail-on; 1 a
+failure at or above it; 2 usage, configuration or policy error, nothing evaluated; 3 no
+failures but inconclusive results or devices not assessed; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+import click
+
+from smmcheck import __version__
+from smmcheck.errors import SmmcheckError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# command name -> (module, attribute, one-line help shown by `smmcheck --help`)
+_COMMANDS = {
+    "check": ("smmcheck.cli.check", "check", "Check configuration files or folders offline."),
+    "policy": ("smmcheck.cli.policy", "policy", "List, show, test and lint policies."),
+    "demo": ("smmcheck.cli.demo", "demo", "Audit the bundled demo plant network."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        module, attribute, _ = _COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Show one-line help without importing every command module.
+        rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="smmcheck")
+def cli() -> None:
+    """smmcheck: policy-as-code compliance checks for IoT and ICS networks, mapped to the
+    IIC IoT Security Maturity Model, NIST IR 8259A, IEC 62443-3-3 and ISO/IEC 27400."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="smmcheck",
+            standalone_mode=False,
+        )
+    except SmmcheckError as exc:
+        click.echo(f"smmcheck: error: {exc.line()}", err=True)
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("smmcheck: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("smmcheck: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    return int(result) if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Options shared by the commands that evaluate policies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from smmcheck.mapping import Mappings, load_mappings
+from smmcheck.policies import PolicySet, load_policies
+
+F = Callable[..., Any]
+
+
+def policy_options(func: F) -> F:
+    """``--policies DIR`` (repeatable) and ``--mappings DIR`` (repeatable)."""
+    func = click.option(
+        "--mappings",
+        "mapping_dirs",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Extra framework mapping folder (repeatable).",
+    )(func)
+    return click.option(
+        "--policies",
+        "policy_dirs",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Your own policy folder, added to the built-in ones (repeatable).",
+    )(func)
+
+
+def load_catalogue(
+    policy_dirs: tuple[Path, ...], mapping_dirs: tuple[Path, ...]
+) -> tuple[PolicySet, Mappings]:
+    """Policies and mappings, validated together."""
+    policies = load_policies(policy_dirs)
+    return policies, load_mappings(policies, mapping_dirs)

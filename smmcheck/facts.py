@@ -1,0 +1,137 @@
+"""Typed, platform-neutral facts about one device, each traceable to its source lines.
+
+Parsers produce a :class:`DeviceFacts`; policies read nothing else. A fact family that a
+parser could not establish for a platform is ``None`` (unknown), which makes every policy
+that needs it ``inconclusive``: missing evidence is never compliance. Inside an item, a
+field that is ``None`` is unknown for that item, and the item's ``notes`` say why.
+
+Evidence text is redacted by the parser (secrets replaced by ``<redacted>``), while the
+typed fields keep the values the checks need; reports only ever render evidence text,
+labels and the fields a policy's message names.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    """Base for immutable boundary models: unknown fields are errors, not silently kept."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceLine(Frozen):
+    """One line of a source artifact: ``line`` is 1-based, ``text`` is redacted."""
+
+    source: str
+    line: int
+    text: str
+
+
+class Item(Frozen):
+    """Something a policy can name in a message: a vty line, a community, a credential."""
+
+    label: str
+    evidence: tuple[SourceLine, ...] = ()
+    # Why a derived field has its value (an IOS default, an unknown release), by field name.
+    notes: dict[str, str] = {}
+
+
+class MgmtLine(Item):
+    """A management line (``line vty 0 4``, ``line con 0``) with its effective settings."""
+
+    kind: Literal["vty", "console", "aux"]
+    # Protocols named by ``transport input``; None when the line has no such command.
+    transport_input: tuple[str, ...] | None = None
+    # Effective: derived from transport_input or the platform default; None if unknown.
+    telnet_accepted: bool | None = None
+    # False for a vty that accepts no protocol at all (``transport input none``).
+    remote_access: bool | None = None
+    access_class_in: str | None = None
+    # Whether the ACL named by access-class is defined; IOS permits all for an undefined one.
+    access_class_defined: bool | None = None
+    # Effective idle timeout in seconds (0 = never); the platform default when absent.
+    exec_timeout_seconds: int | None = None
+
+
+class SshServer(Item):
+    """The SSH server's protocol versions as the configuration determines them."""
+
+    accepted_versions: tuple[int, ...] | None = None
+
+
+class HttpServer(Item):
+    """The device's own web management server."""
+
+    cleartext_enabled: bool | None = None
+    tls_enabled: bool | None = None
+
+
+class SnmpCommunity(Item):
+    """An SNMPv1/v2c community. ``name`` is a secret: never put it in a message."""
+
+    name: str
+    access: Literal["ro", "rw", "unknown"] = "unknown"
+    acl: str | None = None
+
+
+class SnmpGroup(Item):
+    """An SNMP group and the security level it requires."""
+
+    name: str
+    version: Literal["v1", "v2c", "v3"]
+    # noauth | auth | priv for v3; None for v1/v2c.
+    security_level: Literal["noauth", "auth", "priv"] | None = None
+
+
+class Secret(Frozen):
+    """A stored password or secret as the configuration holds it.
+
+    ``storage_type`` is the vendor's type code ("0" clear, "7" reversible, "5" md5-crypt,
+    "8" PBKDF2, "9" scrypt, ...). Never rendered: checks hash or decode it in memory.
+    """
+
+    storage_type: str
+    value: str
+
+
+class Credential(Item):
+    """A local account password, an enable password/secret or a line password."""
+
+    kind: Literal["user", "enable", "line"]
+    username: str | None = None
+    # The keyword used: ``password`` (reversible or clear forms) or ``secret`` (hashed).
+    form: Literal["password", "secret"]
+    secret: Secret
+
+
+class Endpoint(Item):
+    """A remote service the device uses: a syslog host, an NTP server."""
+
+    address: str
+    vrf: str | None = None
+
+
+class DeviceFacts(Frozen):
+    """Everything smmcheck knows about one device, parsed once, read by every policy."""
+
+    device: str
+    platform: str
+    source: str
+    sha256: str
+    line_count: int
+    os_version: str | None = None
+    # False when the text looks truncated (no final ``end``): a pass cannot be established.
+    complete: bool = True
+    incomplete_reason: str | None = None
+    management_lines: tuple[MgmtLine, ...] | None = None
+    ssh: SshServer | None = None
+    http: HttpServer | None = None
+    snmp_communities: tuple[SnmpCommunity, ...] | None = None
+    snmp_groups: tuple[SnmpGroup, ...] | None = None
+    credentials: tuple[Credential, ...] | None = None
+    logging_hosts: tuple[Endpoint, ...] | None = None
+    ntp_servers: tuple[Endpoint, ...] | None = None

@@ -1,0 +1,46 @@
+"""Parse a device's text into facts: detect the platform, dispatch to its parser.
+
+Parsers are pure (text in, facts out). A platform that smmcheck cannot parse yet is a
+device error with its reason, not a crash and not a silent pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from smmcheck.facts import DeviceFacts
+from smmcheck.parse.detect import SUPPORTED, detect_platform
+
+Parser = Callable[..., DeviceFacts]
+
+
+class UnsupportedPlatform(Exception):
+    """The text is from a platform smmcheck has no parser for (or is not a config)."""
+
+
+def parse_config(
+    text: str, *, source: str, name_hint: str, platform: str | None = None
+) -> DeviceFacts:
+    """Facts for one configuration text; raise UnsupportedPlatform with the reason."""
+    chosen = platform or detect_platform(text)
+    if chosen is None:
+        raise UnsupportedPlatform(
+            "not recognised as a device configuration (use --platform to say what it is)"
+        )
+    if chosen not in SUPPORTED:
+        raise UnsupportedPlatform(
+            f"platform {chosen} is not supported yet (supported: {', '.join(SUPPORTED)})"
+        )
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _parser(chosen)(text, source=source, sha256=sha256, name_hint=name_hint)
+
+
+def _parser(platform: str) -> Parser:
+    if platform == "cisco_nxos":
+        from smmcheck.parse.nxos import parse_nxos
+
+        return parse_nxos
+    from smmcheck.parse.ios import parse_ios
+
+    return parse_ios

@@ -1,0 +1,60 @@
+"""Recognise which platform a configuration text comes from.
+
+Detection scores marker lines rather than trusting one: published configs are often cut
+or annotated (RANCID and Oxidized headers, copied prompts). ``--platform`` overrides it.
+"""
+
+from __future__ import annotations
+
+import re
+
+SUPPORTED = ("cisco_ios", "cisco_nxos")
+
+# (platform, pattern, weight): a marker line and how strongly it points at the platform.
+_MARKERS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
+    (platform, re.compile(pattern, re.MULTILINE), weight)
+    for platform, pattern, weight in (
+        ("cisco_ios", r"^version \d+\.\d+\s*$", 3),
+        ("cisco_ios", r"^(?:Building configuration|Current configuration :)", 3),
+        ("cisco_ios", r"^! Cisco IOS(?: XE)? Software", 3),
+        ("cisco_ios", r"^line (?:vty|con|aux) \d+", 2),
+        ("cisco_ios", r"^ ip address \d+\.\d+\.\d+\.\d+ \d+\.\d+\.\d+\.\d+", 2),
+        ("cisco_ios", r"^interface (?:GigabitEthernet|FastEthernet|TenGigabitEthernet|Vlan)\d", 1),
+        ("cisco_ios", r"^hostname \S+", 1),
+        ("cisco_ios", r"^end\s*$", 1),
+        ("cisco_nxos", r"^feature \S+", 4),
+        ("cisco_nxos", r"^!Command: show running-config", 4),
+        ("cisco_nxos", r"^version \d+\.\d+\(\d+\)", 4),
+        ("cisco_nxos", r"^vrf context \S+", 3),
+        ("cisco_nxos", r"^  ip address \d+\.\d+\.\d+\.\d+/\d+", 3),
+        ("cisco_nxos", r"^interface (?:Ethernet\d+/\d+|mgmt0|loopback\d)", 2),
+        ("cisco_nxos", r"^username \S+ password \d \S+ +role ", 4),
+        ("cisco_asa", r"^ASA Version \d", 10),
+        ("cisco_asa", r"^! Cisco Adaptive Security Appliance", 10),
+        ("cisco_asa", r"^ nameif \S+", 5),
+        ("cisco_iosxr", r"^!! IOS XR Configuration", 10),
+        ("cisco_iosxr", r"^RP/\d+/\S+#", 10),
+        ("cisco_iosxe_sdwan", r"show sdwan running-config", 10),
+        ("cisco_iosxe_sdwan", r"^ system-ip\s+\S+", 5),
+        ("juniper_junos", r"^set system host-name ", 10),
+        ("juniper_junos", r"^system \{", 10),
+        ("juniper_junos", r"^# JUNOS Software Release", 10),
+        ("juniper_junos", r"^version \d+\.\d+[RX]", 5),
+        ("arista_eos", r"^!RANCID-CONTENT-TYPE: arista", 10),
+        ("arista_eos", r"^! device: \S+ \((?:vEOS|DCS-|CCS-)", 10),
+        ("arista_eos", r"^management api http-commands", 5),
+        ("arista_eos", r"^daemon TerminAttr", 5),
+    )
+)
+
+
+def detect_platform(text: str) -> str | None:
+    """The most likely platform of ``text``, or None when nothing looks like a config."""
+    scores: dict[str, int] = {}
+    for platform, pattern, weight in _MARKERS:
+        if pattern.search(text):
+            scores[platform] = scores.get(platform, 0) + weight
+    if not scores:
+        return None
+    best = max(scores.items(), key=lambda kv: kv[1])
+    return best[0] if best[1] >= 2 else None

@@ -1,0 +1,126 @@
+"""Results of a run: the public JSON contract ``smmcheck.results/v1``.
+
+Results are sorted and deterministic; timestamps appear only in ``run``. Every reporter
+(console, JSON, JUnit) renders a :class:`Report` and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from smmcheck.checks import Status
+from smmcheck.facts import Frozen
+from smmcheck.policies import SEVERITIES, Severity
+
+SCHEMA = "smmcheck.results/v1"
+STATUSES: tuple[Status, ...] = ("fail", "inconclusive", "waived", "pass", "not_applicable")
+
+
+class Evidence(Frozen):
+    """A configuration line a verdict rests on (``line`` 1-based; 0 = the whole artifact)."""
+
+    source: str
+    line: int
+    text: str
+
+
+class SmmPractice(Frozen):
+    """The SMM practice a result evidences and the comprehensiveness level."""
+
+    practice: str
+    practice_title: str
+    level: int
+
+
+class Result(Frozen):
+    """One policy's verdict on one device."""
+
+    device: str
+    policy: str
+    title: str
+    severity: Severity
+    status: Status
+    message: str
+    evidence: list[Evidence]
+    smm: SmmPractice
+    controls: dict[str, list[str]]
+    remediation: str | None = None
+
+
+class DeviceRecord(Frozen):
+    """A device the run looked at: parsed, or an error with its reason."""
+
+    name: str
+    source: str
+    platform: str | None = None
+    os_version: str | None = None
+    sha256: str | None = None
+    site: str | None = None
+    status: Literal["ok", "error"] = "ok"
+    error: str | None = None
+
+
+class ToolInfo(Frozen):
+    """Which smmcheck produced the results."""
+
+    name: str = "smmcheck"
+    version: str
+
+
+class RunInfo(Frozen):
+    """Run metadata: the only place with timestamps."""
+
+    started: str
+    finished: str
+    command: str
+    fail_on: Severity
+    policies: int
+    frameworks: list[str]
+
+
+class Summary(Frozen):
+    """Counts per status, failures per severity, devices assessed and in error."""
+
+    devices: int
+    devices_in_error: int
+    results: int
+    by_status: dict[str, int]
+    failures_by_severity: dict[str, int]
+    exit_code: int
+
+
+class Report(Frozen):
+    """Everything a run concluded."""
+
+    schema_: str = Field(default=SCHEMA, alias="schema")
+    tool: ToolInfo
+    run: RunInfo
+    devices: list[DeviceRecord]
+    results: list[Result]
+    summary: Summary
+
+
+def summarise(devices: list[DeviceRecord], results: list[Result], fail_on: Severity) -> Summary:
+    """Count results and compute the exit code (see the README's exit code table)."""
+    by_status = {s: sum(1 for r in results if r.status == s) for s in STATUSES}
+    failures = {
+        s: sum(1 for r in results if r.status == "fail" and r.severity == s) for s in SEVERITIES
+    }
+    errors = sum(1 for d in devices if d.status == "error")
+    threshold = SEVERITIES.index(fail_on)
+    if any(r.status == "fail" and SEVERITIES.index(r.severity) >= threshold for r in results):
+        code = 1
+    elif by_status["inconclusive"] or errors:
+        code = 3
+    else:
+        code = 0
+    return Summary(
+        devices=len(devices),
+        devices_in_error=errors,
+        results=len(results),
+        by_status=by_status,
+        failures_by_severity=failures,
+        exit_code=code,
+    )

@@ -1,0 +1,266 @@
+"""Run a check: find files, parse each once (cached, in parallel for large batches),
+evaluate every policy, and assemble the report.
+
+Parsing and evaluation happen together in worker processes for large batches: both are
+CPU bound (ciscoconfparse2, and hashing default passwords against type 8/9 secrets).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from smmcheck import __version__
+from smmcheck.cache import FactsCache, SecretMemo, cache_dir
+from smmcheck.engine import Outcome, Verifier, evaluate
+from smmcheck.errors import InputError
+from smmcheck.facts import DeviceFacts
+from smmcheck.inputs import discover, read_config
+from smmcheck.mapping import Mappings
+from smmcheck.parse import UnsupportedPlatform, parse_config
+from smmcheck.policies import DataList, Policy, PolicySet, Severity
+from smmcheck.results import (
+    DeviceRecord,
+    Evidence,
+    Report,
+    Result,
+    RunInfo,
+    SmmPractice,
+    ToolInfo,
+    summarise,
+)
+from smmcheck.secrets import matching_candidate
+
+# Below this many files to parse, a process pool costs more than it saves (each worker
+# imports ciscoconfparse2 afresh, ~0.7 s).
+PARALLEL_THRESHOLD = 24
+
+
+@dataclass
+class CheckOptions:
+    """What a check run needs besides the paths."""
+
+    policies: PolicySet
+    mappings: Mappings
+    platform: str | None = None
+    fail_on: Severity = "info"
+    use_cache: bool = True
+    workers: int | None = None
+    site: str | None = None
+    command: str = "smmcheck check"
+    selected: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    text: str
+    platform: str | None
+    name_hint: str
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    facts: DeviceFacts | None
+    error: str | None
+    outcomes: dict[str, Outcome]
+
+
+def run_check(
+    paths: list[Path], options: CheckOptions, progress: Callable[[int, int], None] | None = None
+) -> Report:
+    """Check the configs under ``paths``; return the full report."""
+    started = _now()
+    files = discover(paths)
+    policies = _selected(options)
+    records: list[DeviceRecord] = []
+    tasks: list[_Task] = []
+    for config in files:
+        try:
+            text = read_config(config.path)
+        except InputError as exc:
+            if config.explicit:
+                raise
+            records.append(
+                DeviceRecord(
+                    name=config.path.stem, source=str(config.path), status="error", error=exc.line()
+                )
+            )
+            continue
+        tasks.append(_Task(str(config.path), text, options.platform, config.path.stem))
+    assessments = _assess_all(tasks, policies, options, progress)
+    results: list[Result] = []
+    names: dict[str, int] = {}
+    for task, assessment in zip(tasks, assessments, strict=True):
+        if assessment.facts is None:
+            records.append(
+                DeviceRecord(
+                    name=task.name_hint, source=task.path, status="error", error=assessment.error
+                )
+            )
+            continue
+        facts = assessment.facts
+        name = _unique_name(facts, names)
+        records.append(
+            DeviceRecord(
+                name=name,
+                source=facts.source,
+                platform=facts.platform,
+                os_version=facts.os_version,
+                sha256=facts.sha256,
+                site=options.site,
+            )
+        )
+        for policy in policies:
+            results.append(_result(name, policy, assessment.outcomes[policy.id], options.mappings))
+    records.sort(key=lambda r: (r.name, r.source))
+    results.sort(key=lambda r: (r.device, r.policy))
+    summary = summarise(records, results, options.fail_on)
+    run = RunInfo(
+        started=started,
+        finished=_now(),
+        command=options.command,
+        fail_on=options.fail_on,
+        policies=len(policies),
+        frameworks=sorted(options.mappings.frameworks),
+    )
+    return Report(
+        tool=ToolInfo(version=__version__),
+        run=run,
+        devices=records,
+        results=results,
+        summary=summary,
+    )
+
+
+def _selected(options: CheckOptions) -> list[Policy]:
+    every = options.policies.sorted()
+    if not options.selected:
+        return every
+    return [p for p in every if p.id in set(options.selected)]
+
+
+@dataclass(frozen=True)
+class _Evaluator:
+    """What evaluation needs, picklable so that worker processes can rebuild it."""
+
+    policies: list[Policy]
+    lists: dict[str, DataList]
+    memo_root: Path | None
+
+    def verifier(self) -> Verifier:
+        return SecretMemo(self.memo_root).verifier() if self.memo_root else matching_candidate
+
+    def assess(self, task: _Task, verify: Verifier) -> _Assessment:
+        try:
+            facts = parse_config(
+                task.text, source=task.path, name_hint=task.name_hint, platform=task.platform
+            )
+        except UnsupportedPlatform as exc:
+            return _Assessment(None, str(exc), {})
+        return self.evaluate(facts, verify)
+
+    def evaluate(self, facts: DeviceFacts, verify: Verifier) -> _Assessment:
+        return _Assessment(
+            facts, None, {p.id: evaluate(p, facts, self.lists, verify) for p in self.policies}
+        )
+
+
+def _assess_all(
+    tasks: list[_Task],
+    policies: list[Policy],
+    options: CheckOptions,
+    progress: Callable[[int, int], None] | None,
+) -> list[_Assessment]:
+    root = cache_dir() if options.use_cache else None
+    evaluator = _Evaluator(policies, options.policies.lists, root)
+    verify = evaluator.verifier()
+    cache = None
+    keys: list[str] = [""] * len(tasks)
+    out: list[_Assessment | None] = [None] * len(tasks)
+    if root is not None and tasks:
+        from smmcheck.parse.tree import parser_version
+
+        cache = FactsCache(root, parser_version())
+        for index, task in enumerate(tasks):
+            keys[index] = cache.key(task.text, source=task.path, platform=task.platform)
+            facts = cache.get(keys[index])
+            if facts is not None:
+                out[index] = evaluator.evaluate(facts, verify)
+    todo = [i for i, done in enumerate(out) if done is None]
+    done = len(tasks) - len(todo)
+    if progress:
+        progress(done, len(tasks))
+    workers = options.workers or min(os.cpu_count() or 1, 8)
+    if len(todo) >= PARALLEL_THRESHOLD and workers > 1:
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_init_worker, initargs=(evaluator,)
+        ) as pool:
+            chunk = max(1, len(todo) // (workers * 4))
+            results: Iterable[_Assessment] = pool.map(
+                _assess_in_worker, [tasks[i] for i in todo], chunksize=chunk
+            )
+            for index, assessment in zip(todo, results, strict=True):
+                out[index] = assessment
+                done += 1
+                if progress:
+                    progress(done, len(tasks))
+    else:
+        for index in todo:
+            out[index] = evaluator.assess(tasks[index], verify)
+            done += 1
+            if progress:
+                progress(done, len(tasks))
+    finished = [a for a in out if a is not None]
+    if cache is not None:
+        for index in todo:
+            facts = finished[index].facts
+            if facts is not None:
+                cache.put(keys[index], facts)
+    return finished
+
+
+# Each worker process rebuilds the evaluator once (policies, lists, secret memo).
+_WORKER: list[tuple[_Evaluator, Verifier]] = []
+
+
+def _init_worker(evaluator: _Evaluator) -> None:
+    _WORKER[:] = [(evaluator, evaluator.verifier())]
+
+
+def _assess_in_worker(task: _Task) -> _Assessment:
+    evaluator, verify = _WORKER[0]
+    return evaluator.assess(task, verify)
+
+
+def _result(device: str, policy: Policy, outcome: Outcome, mappings: Mappings) -> Result:
+    practice = mappings.practice(policy.smm.practice)
+    return Result(
+        device=device,
+        policy=policy.id,
+        title=policy.title,
+        severity=policy.severity,
+        status=outcome.status,
+        message=outcome.message,
+        evidence=[Evidence(source=e.source, line=e.line, text=e.text) for e in outcome.evidence],
+        smm=SmmPractice(
+            practice=practice.id, practice_title=practice.title, level=policy.smm.level
+        ),
+        controls=mappings.controls_for(policy.id),
+        remediation=policy.remediation.strip() if outcome.status == "fail" else None,
+    )
+
+
+def _unique_name(facts: DeviceFacts, seen: dict[str, int]) -> str:
+    # Two files with one hostname (a config and its backup) must stay apart in reports.
+    count = seen.get(facts.device, 0)
+    seen[facts.device] = count + 1
+    return facts.device if count == 0 else f"{facts.device}@{Path(facts.source).name}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

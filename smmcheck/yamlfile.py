@@ -1,0 +1,85 @@
+"""Read YAML data files into pydantic models, with errors that name file, line and field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from smmcheck.errors import SmmcheckError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_yaml(path: Path, error: type[SmmcheckError]) -> tuple[Any, yaml.Node | None]:
+    """Parse a YAML file; return the data and its node tree (for locating errors)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error("cannot read file", where=str(path), why=_reason(exc)) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error("malformed YAML", where=where, why=str(problem)) from None
+    return data, node
+
+
+def validate(
+    model: type[M],
+    data: Any,
+    path: Path,
+    node: yaml.Node | None,
+    error: type[SmmcheckError],
+    prefix: Sequence[str | int] = (),
+) -> M:
+    """Validate ``data`` as ``model``; the first problem becomes one ``error`` line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        line = locate(node, (*prefix, *loc))
+        field = ".".join(str(p) for p in (*prefix, *loc) if p != "fields") or "(top level)"
+        msg = first["msg"]
+        if first["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif first["type"] == "missing":
+            msg = "required field is missing"
+        where = f"{path}:{line}" if line else str(path)
+        raise error(f"invalid field '{field}'", where=where, why=msg) from None
+
+
+def locate(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
+    """The 1-based line of the deepest YAML node on the path ``loc`` (best effort)."""
+    line: int | None = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(key)), None)
+            if child is None:
+                key_node = next((k for k, _ in node.value if k.value == str(key)), None)
+                if key_node is not None:
+                    found: int = key_node.start_mark.line + 1
+                    return found
+                continue  # a level pydantic adds that YAML does not have (e.g. `fields`)
+            node = child
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if key >= len(node.value):
+                break
+            node = node.value[key]
+        else:
+            continue
+        line = node.start_mark.line + 1
+    return line
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return getattr(exc, "strerror", None) or str(exc)
