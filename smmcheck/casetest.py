@@ -60,8 +60,8 @@ class CaseResult:
 
 def load_cases(path: Path) -> CaseFile:
     """Read and validate a test cases file."""
-    data, node = read_yaml(path, PolicyError)
-    cases = validate(CaseFile, data, path, node, PolicyError)
+    data, text = read_yaml(path, PolicyError)
+    cases = validate(CaseFile, data, path, text, PolicyError)
     names = [c.name for c in cases.cases]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:

@@ -74,16 +74,29 @@ def evaluate(
     if policy.applies_when is not None:
         present = [getattr(facts, name) for name in policy.applies_when.any_present]
         if all(p is not None and len(p) == 0 for p in present):
+            if not facts.complete:
+                return Outcome(
+                    "inconclusive",
+                    f"{facts.device}: {facts.incomplete_reason}, so"
+                    f" the absence that makes {policy.id} not applicable cannot be"
+                    " established.",
+                    ctx.absence(policy.applies_when.any_present[0]),
+                )
             return ctx.render(_Partial("not_applicable", empty=True))
     partials = [ctx.part(part) for part in policy.check.parts()]
     outcome = ctx.render(_combine(partials))
-    if outcome.status == "pass" and not facts.complete:
-        return Outcome(
-            "inconclusive",
-            f"{facts.device}: {facts.incomplete_reason}, so a pass cannot be"
-            f" established ({outcome.message})",
-            outcome.evidence,
-        )
+    if not facts.complete:
+        # On a possibly truncated text neither a pass nor an absence ("no logging host")
+        # is proven: the missing lines could be the ones that matter.
+        absence_only = all(e.line == 0 for e in outcome.evidence)
+        if outcome.status == "pass" or (outcome.status == "fail" and absence_only):
+            verdict = "a pass" if outcome.status == "pass" else "an absence"
+            return Outcome(
+                "inconclusive",
+                f"{facts.device}: {facts.incomplete_reason}, so {verdict} cannot be"
+                f" established ({outcome.message})",
+                outcome.evidence,
+            )
     return outcome
 
 
@@ -163,13 +176,13 @@ class _Context:
             unknown = [(i, v) for i, v in judged if v.value is None] + unsure
             if not selected and not unsure:
                 return _Partial(
-                    check.if_empty or "pass", empty=True, evidence=self._absence(check.items)
+                    check.if_empty or "pass", empty=True, evidence=self.absence(check.items)
                 )
             return self._decide(failing, unknown, [i for i, _ in selected])
         if kind == "none":
             if not items:
                 return _Partial(
-                    check.if_empty or "pass", empty=True, evidence=self._absence(check.items)
+                    check.if_empty or "pass", empty=True, evidence=self.absence(check.items)
                 )
             return self._decide(selected, unsure, list(items))
         # exists: one matching item is enough evidence.
@@ -181,7 +194,7 @@ class _Context:
             check.if_empty or "fail",
             total=len(items),
             empty=True,
-            evidence=self._absence(check.items),
+            evidence=self.absence(check.items),
         )
 
     def _decide(
@@ -213,7 +226,7 @@ class _Context:
             total,
         )
 
-    def _absence(self, name: str) -> tuple[SourceLine, ...]:
+    def absence(self, name: str) -> tuple[SourceLine, ...]:
         # Absence rests on the whole file: line 0 says so instead of pointing at a line.
         return (
             SourceLine(

@@ -71,9 +71,12 @@ class HttpServer(Item):
 
 
 class SnmpCommunity(Item):
-    """An SNMPv1/v2c community. ``name`` is a secret: never put it in a message."""
+    """An SNMPv1/v2c community. ``name`` is a secret: never put it in a message.
 
-    name: str
+    ``name`` is None when the text holds a placeholder instead (a backup tool redacted it).
+    """
+
+    name: str | None
     access: Literal["ro", "rw", "unknown"] = "unknown"
     acl: str | None = None
 

@@ -115,8 +115,8 @@ def load_mappings(policies: PolicySet, extra_dirs: Iterable[Path] = ()) -> Mappi
     """Load the built-in mappings (and users' folders) and check them against ``policies``."""
     dirs = [data_dir("mappings"), *extra_dirs]
     smm_path = dirs[0] / SMM_FILE
-    data, node = read_yaml(smm_path, MappingError)
-    smm = validate(SmmCatalogue, data, smm_path, node, MappingError)
+    data, text = read_yaml(smm_path, MappingError)
+    smm = validate(SmmCatalogue, data, smm_path, text, MappingError)
     _check_catalogue(smm, smm_path)
     mappings = Mappings(smm)
     for folder in dirs:
@@ -125,8 +125,8 @@ def load_mappings(policies: PolicySet, extra_dirs: Iterable[Path] = ()) -> Mappi
         for path in sorted(folder.glob("*.yaml")):
             if path.name == SMM_FILE:
                 continue
-            data, node = read_yaml(path, MappingError)
-            framework = validate(FrameworkFile, data, path, node, MappingError)
+            data, text = read_yaml(path, MappingError)
+            framework = validate(FrameworkFile, data, path, text, MappingError)
             if framework.framework.id in mappings.frameworks:
                 raise MappingError(
                     f"framework '{framework.framework.id}' is defined twice", where=str(path)

@@ -169,8 +169,8 @@ def load_policies(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> P
 
 
 def _load_list(path: Path) -> DataList:
-    data, node = read_yaml(path, PolicyError)
-    parsed = validate(_ListFile, data, path, node, PolicyError)
+    data, text = read_yaml(path, PolicyError)
+    parsed = validate(_ListFile, data, path, text, PolicyError)
     if parsed.name != path.stem:
         raise PolicyError(
             "list name must match its file name",
@@ -181,8 +181,8 @@ def _load_list(path: Path) -> DataList:
 
 
 def _load_policy(path: Path) -> Policy:
-    data, node = read_yaml(path, PolicyError)
-    policy = validate(Policy, data, path, node, PolicyError)
+    data, text = read_yaml(path, PolicyError)
+    policy = validate(Policy, data, path, text, PolicyError)
     if policy.id != path.stem:
         raise PolicyError(
             "policy ID must match its file name",

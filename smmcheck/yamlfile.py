@@ -14,28 +14,31 @@ from smmcheck.errors import SmmcheckError
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_yaml(path: Path, error: type[SmmcheckError]) -> tuple[Any, yaml.Node | None]:
-    """Parse a YAML file; return the data and its node tree (for locating errors)."""
+# libyaml when available: policy and mapping files are read on every run.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: Path, error: type[SmmcheckError]) -> tuple[Any, str]:
+    """Parse a YAML file; return the data and its text (to locate errors later)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error("cannot read file", where=str(path), why=_reason(exc)) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=_LOADER)  # _LOADER is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error("malformed YAML", where=where, why=str(problem)) from None
-    return data, node
+    return data, text
 
 
 def validate(
     model: type[M],
     data: Any,
     path: Path,
-    node: yaml.Node | None,
+    text: str,
     error: type[SmmcheckError],
     prefix: Sequence[str | int] = (),
 ) -> M:
@@ -45,7 +48,8 @@ def validate(
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
-        line = locate(node, (*prefix, *loc))
+        # Only now is the node tree needed: it maps the field path to a line.
+        line = locate(yaml.compose(text, Loader=_LOADER), (*prefix, *loc))
         field = ".".join(str(p) for p in (*prefix, *loc) if p != "fields") or "(top level)"
         msg = first["msg"]
         if first["type"] == "extra_forbidden":

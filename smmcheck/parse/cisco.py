@@ -128,7 +128,7 @@ def snmp_community(
     )
     return SnmpCommunity(
         label=label,
-        name=words[index],
+        name=None if is_placeholder(words[index]) else words[index],
         access=access,
         acl=acl,
         evidence=text.evidence(node),
@@ -156,3 +156,40 @@ def option(words: Sequence[str], keyword: str) -> str | None:
         if index + 1 < len(words):
             return words[index + 1]
     return None
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a secret was replaced by a backup tool (``<removed>``, ``*****``)."""
+    return (value.startswith("<") and value.endswith(">")) or set(value) == {"*"}
+
+
+def host_community(words: Sequence[str]) -> str | None:
+    """The community of ``snmp-server host ADDR [vrf V] [informs|traps] [version 1|2c] COMM``.
+
+    None when the line names no community or a placeholder stands in its place.
+    """
+    rest = list(words[3:])
+    position = 0
+    while position < len(rest):
+        word = rest[position]
+        if word in ("vrf", "version", "use-vrf", "udp-port"):
+            position += 2
+            continue
+        if word in ("informs", "traps"):
+            position += 1
+            continue
+        return None if is_placeholder(word) else word
+    return None
+
+
+def notification_community(text: Text, node: Node, words: Sequence[str]) -> SnmpCommunity | None:
+    """The community of a v1/v2c notification target, which travels in clear text too."""
+    version = option(words, "version")
+    if len(words) < 4 or version not in ("1", "2c", None):
+        return None
+    return SnmpCommunity(
+        label=f"snmp-server host {words[2]} (version {version or '1'} notifications)",
+        name=host_community(words),
+        access="ro",
+        evidence=text.evidence(node),
+    )

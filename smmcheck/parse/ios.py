@@ -25,6 +25,7 @@ from smmcheck.parse.cisco import (
     credential,
     endpoint,
     is_address,
+    notification_community,
     option,
     snmp_community,
 )
@@ -212,35 +213,11 @@ def _communities(raw: Text, nodes: list[Node]) -> list[SnmpCommunity]:
         if len(words) >= 3 and words[1] == "community":
             found.append(snmp_community(raw, node, words, 2, len(found) + 1))
         elif len(words) >= 3 and words[1] == "host":
-            version = option(words, "version")
-            if version in ("1", "2c") or version is None:
-                # A v1/v2c notification target carries a community string too.
-                found.append(
-                    SnmpCommunity(
-                        label=f"snmp-server host {words[2]} (version"
-                        f" {version or '1'} notifications)",
-                        name=_host_community(words),
-                        access="ro",
-                        evidence=raw.evidence(node),
-                    )
-                )
+            # A v1/v2c notification target carries a community string too.
+            notify = notification_community(raw, node, words)
+            if notify is not None:
+                found.append(notify)
     return found
-
-
-def _host_community(words: list[str]) -> str:
-    skip = {"informs", "traps"}
-    rest = words[3:]
-    position = 0
-    while position < len(rest):
-        word = rest[position]
-        if word in ("vrf", "version"):
-            position += 2
-            continue
-        if word in skip:
-            position += 1
-            continue
-        return word
-    return ""
 
 
 def _groups(raw: Text, nodes: list[Node]) -> list[SnmpGroup]:

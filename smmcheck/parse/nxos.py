@@ -18,7 +18,15 @@ from smmcheck.facts import (
     SnmpGroup,
     SshServer,
 )
-from smmcheck.parse.cisco import Text, acl_names, credential, endpoint, option, snmp_community
+from smmcheck.parse.cisco import (
+    Text,
+    acl_names,
+    credential,
+    endpoint,
+    notification_community,
+    option,
+    snmp_community,
+)
 from smmcheck.parse.tree import Node, build_tree
 
 
@@ -159,33 +167,44 @@ def _http(raw: Text, nxapi_nodes: list[Node], features: dict[str, Node]) -> Http
 def _communities(raw: Text, nodes: list[Node]) -> list[SnmpCommunity]:
     # NX-OS writes one line per community option; group them by community.
     by_name: dict[str, list[Node]] = {}
+    hosts: list[SnmpCommunity] = []
     for node in nodes:
         words = node.words()
         if len(words) >= 3 and words[1] == "community":
             by_name.setdefault(words[2], []).append(node)
+        elif len(words) >= 4 and words[1] == "host":
+            notify = notification_community(raw, node, words)
+            if notify is not None:
+                hosts.append(notify)
     found = []
-    for number, (_name, group) in enumerate(by_name.items(), start=1):
-        merged = " ".join(group[0].words()[:3] + [w for n in group for w in n.words()[3:]])
-        community = snmp_community(raw, group[0], merged.split(), 2, number)
+    for number, group in enumerate(by_name.values(), start=1):
+        merged = group[0].words()[:3] + [w for n in group for w in n.words()[3:]]
+        community = snmp_community(raw, group[0], merged, 2, number)
         found.append(community.model_copy(update={"evidence": raw.evidence(*group)}))
-    return found
+    return found + hosts
 
 
 def _users(raw: Text, nodes: list[Node]) -> list[SnmpGroup]:
-    found = []
+    # NX-OS adds per-user options on lines of their own (`snmp-server user U use-ipv4acl
+    # ACL`, `... enforcePriv`): a user's security level comes from all of its lines.
+    by_user: dict[str, list[Node]] = {}
     for node in nodes:
         words = node.words()
         if len(words) >= 3 and words[1] == "user":
-            level = "priv" if "priv" in words else "auth" if "auth" in words else "noauth"
-            found.append(
-                SnmpGroup(
-                    label=f"snmp-server user {words[2]} ({level})",
-                    name=words[2],
-                    version="v3",
-                    security_level=level,
-                    evidence=raw.evidence(node),
-                )
+            by_user.setdefault(words[2], []).append(node)
+    found = []
+    for user, group in by_user.items():
+        tokens = {w for n in group for w in n.words()}
+        level = "priv" if "priv" in tokens else "auth" if "auth" in tokens else "noauth"
+        found.append(
+            SnmpGroup(
+                label=f"snmp-server user {user} ({level})",
+                name=user,
+                version="v3",
+                security_level=level,
+                evidence=raw.evidence(*group),
             )
+        )
     return found
 
 
@@ -197,7 +216,8 @@ def _credentials(raw: Text, nodes: list[Node]) -> list[Credential]:
             made = credential(
                 raw, node, kind="user", username=words[1], label=f"username {words[1]}"
             )
-            if made is not None:
+            # `password 5 !` is NX-OS for "no password" (key-based or locked account).
+            if made is not None and made.secret.value != "!":
                 found.append(made)
     return found
 

@@ -1,0 +1,64 @@
+"""The demo plant audited end to end gives exactly the verdicts in fixtures/demo/expected.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from smmcheck.mapping import load_mappings
+from smmcheck.policies import load_policies
+from smmcheck.results import Report
+from smmcheck.runner import CheckOptions, run_check
+
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+
+
+def _demo_report() -> Report:
+    policies = load_policies()
+    options = CheckOptions(policies=policies, mappings=load_mappings(policies), site="plant-a")
+    return run_check([DEMO], options)
+
+
+def test_demo_verdicts_match_expected_table() -> None:
+    expected = yaml.safe_load((DEMO / "expected.yaml").read_text())
+    report = _demo_report()
+    actual = {(r.device, r.policy): r.status for r in report.results}
+    wanted = {
+        (device, policy): (v if isinstance(v, str) else v["status"])
+        for device, verdicts in expected.items()
+        for policy, v in verdicts.items()
+    }
+    assert actual == wanted
+
+
+def test_demo_has_compliant_and_non_compliant_devices() -> None:
+    report = _demo_report()
+    failing = {r.device for r in report.results if r.status == "fail"}
+    assert "core-sw01" not in failing
+    assert {"acc-sw01", "dist-rtr01", "ot-sw01"} <= failing
+    assert report.summary.exit_code == 1
+
+
+def test_every_failure_cites_config_lines() -> None:
+    for result in _demo_report().results:
+        if result.status == "fail":
+            assert result.evidence, result
+            for evidence in result.evidence:
+                assert evidence.line >= 0
+                if evidence.line:
+                    text = (DEMO / evidence.source.split("/")[-1]).read_text().splitlines()
+                    assert (
+                        text[evidence.line - 1]
+                        .strip()
+                        .startswith(evidence.text.split("<redacted>")[0].strip())
+                    ), evidence
+
+
+def test_every_result_carries_smm_practice_and_framework_controls() -> None:
+    for result in _demo_report().results:
+        assert result.smm.practice.startswith("SMM.")
+        assert 1 <= result.smm.level <= 3
+        assert set(result.controls) == {"iec-62443-3-3", "iso-iec-27400", "nist-ir-8259a"}
+    telnet = next(r for r in _demo_report().results if r.policy == "telnet-disabled")
+    assert "SR 7.7" in telnet.controls["iec-62443-3-3"]
