@@ -42,12 +42,21 @@ def discover(paths: list[Path]) -> list[ConfigFile]:
         if path.is_file():
             found.append(ConfigFile(path, explicit=True))
             continue
-        for child in sorted(path.rglob("*")):
-            relative = child.relative_to(path)
-            if any(part.startswith(".") for part in relative.parts):
-                continue
-            if child.is_file() and child.suffix.lower() not in _NOT_CONFIG:
-                found.append(ConfigFile(child, explicit=False))
+        inside = [
+            ConfigFile(child, explicit=False)
+            for child in sorted(path.rglob("*"))
+            if child.is_file()
+            and child.suffix.lower() not in _NOT_CONFIG
+            and not any(part.startswith(".") for part in child.relative_to(path).parts)
+        ]
+        if not inside:
+            # A gate pointed at the wrong folder must not pass on zero devices.
+            raise UsageError(
+                "no configuration files found",
+                where=str(path),
+                why="the folder holds no file that could be a device configuration",
+            )
+        found.extend(inside)
     return found
 
 

@@ -16,7 +16,7 @@ from smmcheck.errors import MappingError
 from smmcheck.facts import Frozen
 from smmcheck.policies import PolicySet
 from smmcheck.resources import data_dir
-from smmcheck.yamlfile import read_yaml, validate
+from smmcheck.yamlfile import read_yaml, validate, where
 
 Confidence = Literal["verified", "likely", "unverified"]
 SMM_FILE = "iic-smm.yaml"
@@ -138,7 +138,7 @@ def load_mappings(policies: PolicySet, extra_dirs: Iterable[Path] = ()) -> Mappi
         if policy.smm.practice not in practices:
             raise MappingError(
                 f"policy '{policy.id}' names unknown SMM practice '{policy.smm.practice}'",
-                where=str(policies.origins[policy.id]),
+                where=where(policies.origins[policy.id], policy.smm.practice),
                 hint=f"practices are listed in {smm_path}",
             )
     return mappings
@@ -150,13 +150,14 @@ def _check_catalogue(smm: SmmCatalogue, path: Path) -> None:
     for sub in smm.subdomains:
         if sub.domain not in domains:
             raise MappingError(
-                f"subdomain '{sub.id}' names unknown domain '{sub.domain}'", where=str(path)
+                f"subdomain '{sub.id}' names unknown domain '{sub.domain}'",
+                where=where(path, sub.domain),
             )
     for practice in smm.practices:
         if practice.subdomain not in subdomains:
             raise MappingError(
                 f"practice '{practice.id}' names unknown subdomain '{practice.subdomain}'",
-                where=str(path),
+                where=where(path, practice.id),
             )
 
 
@@ -164,15 +165,18 @@ def _check_framework(framework: FrameworkFile, policies: PolicySet, path: Path) 
     seen: set[str] = set()
     for control in framework.controls:
         if control.id in seen:
-            raise MappingError(f"control '{control.id}' is listed twice", where=str(path))
+            raise MappingError(
+                f"control '{control.id}' is listed twice", where=where(path, control.id, nth=2)
+            )
         seen.add(control.id)
         for policy_id in control.policies:
             if policy_id not in policies.policies:
                 raise MappingError(
-                    f"control '{control.id}' names unknown policy '{policy_id}'", where=str(path)
+                    f"control '{control.id}' names unknown policy '{policy_id}'",
+                    where=where(path, policy_id),
                 )
         if control.confidence == "unverified" and control.policies:
             raise MappingError(
                 f"control '{control.id}' is unverified and cannot be used as evidence",
-                where=str(path),
+                where=where(path, control.id),
             )

@@ -23,12 +23,20 @@ from smmcheck.checks import Check, CollectionCheck, Condition, Status
 from smmcheck.errors import PolicyError
 from smmcheck.facts import DeviceFacts, Frozen, Item
 from smmcheck.resources import data_dir
-from smmcheck.yamlfile import read_yaml, validate
+from smmcheck.yamlfile import read_yaml, validate, where
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 PLATFORMS = ("cisco_ios", "cisco_nxos")
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class CheckProblem(ValueError):
+    """A check or message that names something that does not exist (``token``)."""
+
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.token = token
 
 
 class SmmRef(Frozen):
@@ -191,8 +199,10 @@ def _load_policy(path: Path) -> Policy:
         )
     try:
         _check_schema(policy)
-    except ValueError as exc:
-        raise PolicyError("invalid check", where=str(path), why=str(exc)) from None
+    except CheckProblem as exc:
+        raise PolicyError(
+            "invalid check", where=where(path, exc.token, text), why=str(exc)
+        ) from None
     return policy
 
 
@@ -209,7 +219,7 @@ def _check_references(policy: Policy, found: PolicySet) -> None:
     if missing:
         raise PolicyError(
             f"unknown data list '{missing[0]}'",
-            where=str(found.origins[policy.id]),
+            where=where(found.origins[policy.id], missing[0]),
             why=f"known lists: {', '.join(sorted(found.lists)) or 'none'}",
         )
 
@@ -222,7 +232,7 @@ def _check_schema(policy: Policy) -> None:
     item_types: list[type[BaseModel]] = []
     for part in policy.check.parts():
         if part.all_of is not None:
-            raise ValueError("all_of cannot be nested")
+            raise CheckProblem("all_of cannot be nested", "all_of")
         coll: CollectionCheck | None = part.all or part.none or part.exists
         if coll is not None:
             item_type = _fact_type(coll.items, collection=True)
@@ -240,7 +250,7 @@ def _check_schema(policy: Policy) -> None:
 def _fact_type(name: str, *, collection: bool) -> type[BaseModel]:
     info = DeviceFacts.model_fields.get(name)
     if info is None:
-        raise ValueError(f"unknown fact '{name}'")
+        raise CheckProblem(f"unknown fact '{name}'", name)
     for arg in _flatten(info.annotation):
         if isinstance(arg, type) and issubclass(arg, Item):
             return arg
@@ -248,7 +258,7 @@ def _fact_type(name: str, *, collection: bool) -> type[BaseModel]:
         if collection and inner and isinstance(inner[0], type) and issubclass(inner[0], Item):
             return inner[0]
     kind = "a collection" if collection else "a single item"
-    raise ValueError(f"fact '{name}' is not {kind}")
+    raise CheckProblem(f"fact '{name}' is not {kind}", name)
 
 
 def _flatten(annotation: object) -> list[object]:
@@ -265,7 +275,7 @@ def _check_condition(cond: Condition | None, item_type: type[BaseModel]) -> None
         for part in path.split("."):
             info = model.model_fields.get(part)
             if info is None:
-                raise ValueError(f"'{item_type.__name__}' has no field '{path}'")
+                raise CheckProblem(f"'{item_type.__name__}' has no field '{path}'", path)
             nested = [
                 a
                 for a in _flatten(info.annotation)
@@ -278,7 +288,9 @@ def _check_condition(cond: Condition | None, item_type: type[BaseModel]) -> None
             try:
                 re.compile(test.matches)
             except re.error as exc:
-                raise ValueError(f"bad regular expression {test.matches!r}: {exc}") from None
+                raise CheckProblem(
+                    f"bad regular expression {test.matches!r}: {exc}", "matches"
+                ) from None
 
 
 _RUN_FIELDS = {"device", "count", "total", "items", "source"}
@@ -291,7 +303,10 @@ def _check_templates(messages: Messages, item_types: list[type[BaseModel]]) -> N
         if template is not None:
             for placeholder in _placeholders(template):
                 if placeholder not in _RUN_FIELDS:
-                    raise ValueError(f"message '{name.rstrip('_')}' uses unknown {{{placeholder}}}")
+                    raise CheckProblem(
+                        f"message '{name.rstrip('_')}' uses unknown {{{placeholder}}}",
+                        f"{{{placeholder}}}",
+                    )
     allowed = set(_ITEM_EXTRA)
     for item_type in item_types:
         # Secrets never reach a message: fields holding them cannot be named.
@@ -300,14 +315,16 @@ def _check_templates(messages: Messages, item_types: list[type[BaseModel]]) -> N
         }
     for placeholder in _placeholders(messages.item):
         if placeholder not in allowed:
-            raise ValueError(f"item message uses unknown or secret field {{{placeholder}}}")
+            raise CheckProblem(
+                f"item message uses unknown or secret field {{{placeholder}}}", f"{{{placeholder}}}"
+            )
 
 
 def _placeholders(template: str) -> list[str]:
     try:
         return [f for _, f, spec, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
-        raise ValueError(f"bad message template {template!r}: {exc}") from None
+        raise CheckProblem(f"bad message template {template!r}: {exc}", "messages") from None
 
 
 def fail_level(status: Status, severity: Severity, threshold: Severity) -> bool:

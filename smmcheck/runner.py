@@ -77,7 +77,7 @@ def run_check(
     started = _now()
     files = discover(paths)
     policies = _selected(options)
-    records: list[DeviceRecord] = []
+    errors: list[tuple[str, str, str]] = []  # (name, source, reason)
     tasks: list[_Task] = []
     for config in files:
         try:
@@ -85,26 +85,19 @@ def run_check(
         except InputError as exc:
             if config.explicit:
                 raise
-            records.append(
-                DeviceRecord(
-                    name=config.path.stem, source=str(config.path), status="error", error=exc.line()
-                )
-            )
+            errors.append((config.path.stem, str(config.path), exc.line()))
             continue
         tasks.append(_Task(str(config.path), text, options.platform, config.path.stem))
     assessments = _assess_all(tasks, policies, options, progress)
+    records: list[DeviceRecord] = []
     results: list[Result] = []
-    names: dict[str, int] = {}
+    seen: dict[str, int] = {}
     for task, assessment in zip(tasks, assessments, strict=True):
-        if assessment.facts is None:
-            records.append(
-                DeviceRecord(
-                    name=task.name_hint, source=task.path, status="error", error=assessment.error
-                )
-            )
-            continue
         facts = assessment.facts
-        name = _unique_name(facts, names)
+        if facts is None:
+            errors.append((task.name_hint, task.path, assessment.error or "not assessed"))
+            continue
+        name = _unique_name(facts.device, facts.source, seen)
         records.append(
             DeviceRecord(
                 name=name,
@@ -117,6 +110,14 @@ def run_check(
         )
         for policy in policies:
             results.append(_result(name, policy, assessment.outcomes[policy.id], options.mappings))
+    # Devices not assessed are named after assessed ones so that they never take a name
+    # (and with it, in JUnit, the results) of a device that was assessed.
+    for stem, source, reason in errors:
+        records.append(
+            DeviceRecord(
+                name=_unique_name(stem, source, seen), source=source, status="error", error=reason
+            )
+        )
     records.sort(key=lambda r: (r.name, r.source))
     results.sort(key=lambda r: (r.device, r.policy))
     summary = summarise(records, results, options.fail_on)
@@ -255,11 +256,11 @@ def _result(device: str, policy: Policy, outcome: Outcome, mappings: Mappings) -
     )
 
 
-def _unique_name(facts: DeviceFacts, seen: dict[str, int]) -> str:
+def _unique_name(name: str, source: str, seen: dict[str, int]) -> str:
     # Two files with one hostname (a config and its backup) must stay apart in reports.
-    count = seen.get(facts.device, 0)
-    seen[facts.device] = count + 1
-    return facts.device if count == 0 else f"{facts.device}@{Path(facts.source).name}"
+    count = seen.get(name, 0)
+    seen[name] = count + 1
+    return name if count == 0 else f"{name}@{Path(source).name}"
 
 
 def _now() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,6 +59,27 @@ def validate(
             msg = "required field is missing"
         where = f"{path}:{line}" if line else str(path)
         raise error(f"invalid field '{field}'", where=where, why=msg) from None
+
+
+def where(path: Path, token: str, text: str | None = None, *, nth: int = 1) -> str:
+    """``path:LINE`` of the ``nth`` line mentioning ``token`` (``path`` when none does).
+
+    Used for errors found after validation (an unknown field in a check, a mapping naming an
+    unknown policy), where pydantic has no location to give.
+    """
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return str(path)
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(token)}(?![\w-])")
+    seen = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.search(line):
+            seen += 1
+            if seen == nth:
+                return f"{path}:{number}"
+    return str(path)
 
 
 def locate(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:

@@ -14,7 +14,9 @@ MASK = "<redacted>"
 _PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
-        # password / secret [type] VALUE  (username, enable, line, ppp, ...)
+        # password / secret [0] CLEAR TEXT: IOS takes the rest of the line, spaces included
+        r"(?<![\w-])((?:password|secret)(?:\s+level\s+\d+)?\s+(?:0\s+)?)(?!\d{1,2}\s+\S)(.+)$",
+        # password / secret TYPE VALUE (hashes and type 7; NX-OS puts `role ...` after them)
         r"(?<![\w-])((?:password|secret)(?:\s+level\s+\d+)?(?:\s+\d{1,2})?\s+)(\S+)",
         # key / key-string / authentication-key / md5 / pre-shared-key [type] VALUE
         r"(?<![\w-])((?:key|key-string|authentication-key|pre-shared-key|message-digest-key"
