@@ -95,12 +95,13 @@ def run_cases(policies: PolicySet, only: set[str] | None = None) -> list[CaseRes
             )
         for case in case_file.cases:
             results.append(
-                CaseResult(policy.id, case.name, _run_case(policies, policy.id, case, path))
+                CaseResult(policy.id, case.name, run_case(policies, policy.id, case, path))
             )
     return results
 
 
-def _run_case(policies: PolicySet, policy_id: str, case: Case, path: Path) -> str | None:
+def run_case(policies: PolicySet, policy_id: str, case: Case, path: Path) -> str | None:
+    """Run one case; return what is wrong with the verdict, or None when it holds."""
     source = f"{path.name}#{case.name}"
     try:
         facts = parse_config(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from smmcheck.casetest import load_cases, run_cases
+from smmcheck.casetest import Case, load_cases, run_case
 from smmcheck.policies import load_policies
 
 POLICIES = load_policies()
-CASES = [
-    (pid, case.name)
+CASES: list[tuple[str, Case, Path]] = [
+    (pid, case, path)
     for pid in sorted(POLICIES.policies)
     for path in [POLICIES.test_file(pid)]
     if path is not None
@@ -25,8 +27,9 @@ def test_every_policy_has_cases_that_pass_and_fail() -> None:
         assert {"pass", "fail"} <= expected, f"{policy_id} lacks a pass or a fail case"
 
 
-@pytest.mark.parametrize(("policy_id", "case_name"), CASES, ids=[f"{p}::{c}" for p, c in CASES])
-def test_policy_case(policy_id: str, case_name: str) -> None:
-    results = [r for r in run_cases(POLICIES, {policy_id}) if r.case == case_name]
-    assert len(results) == 1
-    assert results[0].problem is None, results[0].problem
+@pytest.mark.parametrize(
+    ("policy_id", "case", "path"), CASES, ids=[f"{p}::{c.name}" for p, c, _ in CASES]
+)
+def test_policy_case(policy_id: str, case: Case, path: Path) -> None:
+    problem = run_case(POLICIES, policy_id, case, path)
+    assert problem is None, problem
