@@ -289,32 +289,7 @@ def test_empty_file_given_explicitly_exits_2_with_one_line(
 
 
 # A valid user policy, used as the base for broken variants.
-USER_POLICY = """\
-id: vty-timeout-five-minutes
-title: Idle vty sessions time out within five minutes
-description: Every vty line has an exec-timeout of at most five minutes.
-rationale: >-
-  Plant standard OT-NET-7 requires short idle timeouts on sessions opened from the
-  engineering jump hosts.
-severity: low
-platforms: [cisco_ios]
-smm: {practice: SMM.ENB.IAM.AC, level: 2}
-remediation: |
-  line vty 0 15
-   exec-timeout 5 0
-references:
-  - "Plant A network standard OT-NET-7, section 4.2"
-check:
-  all:
-    items: management_lines
-    where: {kind: {equals: vty}}
-    expect: {exec_timeout_seconds: {le: 300}}
-    if_empty: inconclusive
-messages:
-  pass: "{device}: all {total} vty lines time out within five minutes."
-  fail: "{device}: {count} of {total} vty lines allow more than five minutes idle: {items}."
-  item: "{label} ({exec_timeout_seconds} s)"
-"""
+USER_POLICY = (Path(__file__).parent / "data" / "vty-timeout-five-minutes.yaml").read_text()
 
 USER_POLICY_TESTS = """\
 policy: vty-timeout-five-minutes

@@ -14,30 +14,8 @@ from smmcheck.mapping import load_mappings
 from smmcheck.policies import load_policies
 from smmcheck.resources import data_dir
 
-POLICY = """\
-id: vty-timeout-five-minutes
-title: Idle vty sessions time out within five minutes
-description: Every vty line has an exec-timeout of at most five minutes.
-rationale: Plant standard OT-NET-7 requires short idle timeouts on jump-host sessions.
-severity: low
-platforms: [cisco_ios]
-smm: {practice: SMM.ENB.IAM.AC, level: 2}
-remediation: |
-  line vty 0 15
-   exec-timeout 5 0
-references:
-  - "Plant A network standard OT-NET-7, section 4.2"
-check:
-  all:
-    items: management_lines
-    where: {kind: {equals: vty}}
-    expect: {exec_timeout_seconds: {le: 300}}
-    if_empty: inconclusive
-messages:
-  pass: "{device}: all {total} vty lines time out within five minutes."
-  fail: "{device}: {count} of {total} vty lines allow more than five minutes idle: {items}."
-  item: "{label} ({exec_timeout_seconds} s)"
-"""
+# A valid user policy, the base for the broken variants below.
+POLICY = (Path(__file__).parent / "data" / "vty-timeout-five-minutes.yaml").read_text()
 POLICY_ID = "vty-timeout-five-minutes"
 
 FRAMEWORK = """\

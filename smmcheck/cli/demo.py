@@ -28,6 +28,8 @@ def demo(report_dir: Path) -> int:
     """
     policies, mappings = load_catalogue((), ())
     folder = data_dir("demo")
+    if folder.is_relative_to(Path.cwd()):
+        folder = folder.relative_to(Path.cwd())  # shorter sources in the report
     options = CheckOptions(
         policies=policies, mappings=mappings, site="plant-a", command="smmcheck demo"
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from smmcheck.facts import Credential, Endpoint, Secret, SnmpCommunity, SourceLine
 from smmcheck.parse.redact import redact
-from smmcheck.parse.tree import Node
+from smmcheck.parse.tree import Node, build_tree
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,36 @@ class Text:
         return (
             SourceLine(source=self.source, line=0, text=f"(no {what} in {len(self.lines)} lines)"),
         )
+
+
+@dataclass(frozen=True)
+class Config:
+    """A parsed configuration: its raw text, top-level nodes, and nodes by first word."""
+
+    raw: Text
+    nodes: list[Node]
+    by_first: dict[str, list[Node]]
+
+    def first(self, word: str) -> list[Node]:
+        """Top-level lines starting with ``word``."""
+        return self.by_first.get(word, [])
+
+    def argument(self, *words: str) -> str | None:
+        """The second word of the first top-level line starting with one of ``words``."""
+        nodes = [n for w in words for n in self.first(w)]
+        return next((n.words()[1] for n in nodes if len(n.words()) > 1), None)
+
+
+def read_config_tree(text: str, source: str, syntax: str) -> Config:
+    """Parse IOS-like text once and index its top-level lines by their first word."""
+    lines = text.splitlines()
+    nodes, _banners = build_tree(lines, syntax=syntax)
+    by_first: dict[str, list[Node]] = {}
+    for node in nodes:
+        words = node.words()
+        if words:
+            by_first.setdefault(words[0], []).append(node)
+    return Config(Text(source, lines), nodes, by_first)
 
 
 def secret_after(words: Sequence[str], index: int) -> tuple[str, str] | None:

@@ -27,60 +27,47 @@ from smmcheck.parse.cisco import (
     is_address,
     notification_community,
     option,
+    read_config_tree,
     snmp_community,
 )
-from smmcheck.parse.tree import Node, build_tree
+from smmcheck.parse.tree import Node
 
 # IOS's default idle timeout for console, aux and vty lines is 10 minutes.
 DEFAULT_EXEC_TIMEOUT = 600
-_VERSION = re.compile(r"^version (\d+)\.(\d+)")
+_VERSION = re.compile(r"^(\d+)\.(\d+)")
 
 
 def parse_ios(text: str, *, source: str, sha256: str, name_hint: str) -> DeviceFacts:
     """Parse an IOS / IOS-XE running configuration into facts."""
-    lines = text.splitlines()
-    nodes, _banners = build_tree(lines)
-    raw = Text(source, lines)
-    by_first: dict[str, list[Node]] = {}
-    for node in nodes:
-        words = node.words()
-        if words:
-            by_first.setdefault(words[0], []).append(node)
-
-    hostname = next(
-        (n.words()[1] for n in by_first.get("hostname", []) if len(n.words()) > 1), None
-    )
-    version_node = next((n for n in by_first.get("version", [])), None)
-    major = _major(version_node)
-    complete = any(n.text == "end" for n in by_first.get("end", []))
+    config = read_config_tree(text, source, "ios")
+    raw, first = config.raw, config.first
+    version = config.argument("version")
+    major = _major(version)
+    complete = any(n.text == "end" for n in first("end"))
     return DeviceFacts(
-        device=hostname or name_hint,
+        device=config.argument("hostname") or name_hint,
         platform="cisco_ios",
         source=source,
         sha256=sha256,
-        line_count=len(lines),
-        os_version=version_node.words()[1]
-        if version_node and len(version_node.words()) > 1
-        else None,
+        line_count=len(raw.lines),
+        os_version=version,
         complete=complete,
         incomplete_reason=None
         if complete
         else "the configuration has no final 'end' line and may be truncated",
-        management_lines=tuple(_mgmt_lines(raw, by_first.get("line", []), major, acl_names(nodes))),
-        ssh=_ssh(raw, by_first.get("ip", [])),
-        http=_http(raw, by_first.get("ip", []), by_first.get("no", [])),
-        snmp_communities=tuple(_communities(raw, by_first.get("snmp-server", []))),
-        snmp_groups=tuple(_groups(raw, by_first.get("snmp-server", []))),
-        credentials=tuple(_credentials(raw, by_first)),
-        logging_hosts=tuple(_logging_hosts(raw, by_first.get("logging", []))),
-        ntp_servers=tuple(_ntp_servers(raw, by_first.get("ntp", []) + by_first.get("sntp", []))),
+        management_lines=tuple(_mgmt_lines(raw, first("line"), major, acl_names(config.nodes))),
+        ssh=_ssh(raw, first("ip")),
+        http=_http(raw, first("ip"), first("no")),
+        snmp_communities=tuple(_communities(raw, first("snmp-server"))),
+        snmp_groups=tuple(_groups(raw, first("snmp-server"))),
+        credentials=tuple(_credentials(raw, config.by_first)),
+        logging_hosts=tuple(_logging_hosts(raw, first("logging"))),
+        ntp_servers=tuple(_ntp_servers(raw, first("ntp") + first("sntp"))),
     )
 
 
-def _major(version_node: Node | None) -> int | None:
-    if version_node is None:
-        return None
-    match = _VERSION.match(version_node.text)
+def _major(version: str | None) -> int | None:
+    match = _VERSION.match(version or "")
     return int(match.group(1)) if match else None
 
 

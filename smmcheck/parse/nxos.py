@@ -25,54 +25,46 @@ from smmcheck.parse.cisco import (
     endpoint,
     notification_community,
     option,
+    read_config_tree,
     snmp_community,
 )
-from smmcheck.parse.tree import Node, build_tree
+from smmcheck.parse.tree import Node
 
 
 def parse_nxos(text: str, *, source: str, sha256: str, name_hint: str) -> DeviceFacts:
     """Parse an NX-OS running configuration into facts."""
-    lines = text.splitlines()
-    nodes, _banners = build_tree(lines, syntax="nxos")
-    raw = Text(source, lines)
-    by_first: dict[str, list[Node]] = {}
-    for node in nodes:
-        words = node.words()
-        if words:
-            by_first.setdefault(words[0], []).append(node)
-    features = {n.words()[1]: n for n in by_first.get("feature", []) if len(n.words()) > 1}
-    name_nodes = by_first.get("hostname", []) + by_first.get("switchname", [])
-    hostname = next((n.words()[1] for n in name_nodes if len(n.words()) > 1), None)
-    version = next((n.words()[1] for n in by_first.get("version", []) if len(n.words()) > 1), None)
+    config = read_config_tree(text, source, "nxos")
+    raw, first, nodes = config.raw, config.first, config.nodes
+    features = {n.words()[1]: n for n in first("feature") if len(n.words()) > 1}
+    hostname = config.argument("hostname", "switchname")
+    version = config.argument("version")
     return DeviceFacts(
         device=hostname or name_hint,
         platform="cisco_nxos",
         source=source,
         sha256=sha256,
-        line_count=len(lines),
+        line_count=len(raw.lines),
         os_version=version,
-        management_lines=tuple(
-            _mgmt_lines(raw, by_first.get("line", []), features, acl_names(nodes))
-        ),
+        management_lines=tuple(_mgmt_lines(raw, first("line"), features, acl_names(nodes))),
         ssh=SshServer(
             label="ssh server",
             accepted_versions=(2,),
             notes={"accepted_versions": "NX-OS implements SSH version 2 only"},
-            evidence=raw.evidence(*by_first.get("ssh", []))
+            evidence=raw.evidence(*first("ssh"))
             or raw.absence("'ssh' line; NX-OS supports only SSHv2"),
         ),
-        http=_http(raw, by_first.get("nxapi", []), features),
-        snmp_communities=tuple(_communities(raw, by_first.get("snmp-server", []))),
-        snmp_groups=tuple(_users(raw, by_first.get("snmp-server", []))),
-        credentials=tuple(_credentials(raw, by_first.get("username", []))),
+        http=_http(raw, first("nxapi"), features),
+        snmp_communities=tuple(_communities(raw, first("snmp-server"))),
+        snmp_groups=tuple(_users(raw, first("snmp-server"))),
+        credentials=tuple(_credentials(raw, first("username"))),
         logging_hosts=tuple(
             endpoint(
                 raw, n, n.words()[2], f"logging server {n.words()[2]}", option(n.words(), "use-vrf")
             )
-            for n in by_first.get("logging", [])
+            for n in first("logging")
             if len(n.words()) > 2 and n.words()[1] == "server"
         ),
-        ntp_servers=tuple(_ntp(raw, by_first.get("ntp", []))),
+        ntp_servers=tuple(_ntp(raw, first("ntp"))),
     )
 
 
