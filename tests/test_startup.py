@@ -67,3 +67,21 @@ def test_the_probe_sees_heavy_imports_when_a_config_is_parsed(tmp_path: Path) ->
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["code"] == 0
     assert "ciscoconfparse2" in outcome["loaded"]
+
+
+def test_optimised_python_is_refused_with_one_line_instead_of_hanging(tmp_path: Path) -> None:
+    # ciscoconfparse2 fails to import under -O and its logger thread then hangs the process.
+    config = tmp_path / "sw1.cfg"
+    config.write_text("version 17.9\nhostname sw1\nend\n")
+    done = subprocess.run(
+        [sys.executable, "-O", "-m", "smmcheck", "check", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "smmcheck: error: smmcheck cannot run under 'python -O': ciscoconfparse2 needs assert"
+        " statements (hint: run without -O / PYTHONOPTIMIZE)"
+    ]

@@ -2,9 +2,8 @@
 ``smmcheck --help`` and ``smmcheck policy list`` stay fast (no ciscoconfparse2, netmiko or
 paramiko at start-up).
 
-Exit codes (the README documents them): 0 nothing failed at or above --fail-on; 1 a
-failure at or above it; 2 usage, configuration or policy error, nothing evaluated; 3 no
-failures but inconclusive results or devices not assessed; 130 interrupted.
+Every user error (:class:`~smmcheck.errors.SmmcheckError`) is mapped to its exit code here
+and nowhere else; the README's exit code table is the reference.
 """
 
 from __future__ import annotations
