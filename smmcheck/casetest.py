@@ -25,7 +25,7 @@ from pydantic import Field
 from smmcheck.checks import Status
 from smmcheck.engine import evaluate
 from smmcheck.errors import PolicyError
-from smmcheck.facts import Frozen
+from smmcheck.frozen import Frozen
 from smmcheck.parse import UnsupportedPlatform, parse_config
 from smmcheck.policies import PolicySet
 from smmcheck.yamlfile import read_yaml, validate

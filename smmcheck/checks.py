@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from smmcheck.facts import Frozen
+from smmcheck.frozen import Frozen
 
 Status = Literal["pass", "fail", "waived", "not_applicable", "inconclusive"]
 Scalar = str | int | float | bool

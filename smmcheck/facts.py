@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
-
-class Frozen(BaseModel):
-    """Base for immutable boundary models: unknown fields are errors, not silently kept."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from smmcheck.acl.model import Rule
+from smmcheck.frozen import Frozen
 
 
 class SourceLine(Frozen):
@@ -37,7 +34,7 @@ class Item(Frozen):
     label: str
     evidence: tuple[SourceLine, ...] = ()
     # Why a derived field has its value (an IOS default, an unknown release), by field name.
-    notes: dict[str, str] = {}
+    notes: dict[str, str] = Field(default_factory=dict)
 
 
 class MgmtLine(Item):
@@ -118,6 +115,38 @@ class Endpoint(Item):
     vrf: str | None = None
 
 
+class Acl(Item):
+    """An IPv4 access list as the device evaluates it (first match, implicit deny).
+
+    ``approximate`` lists lines whose extra match conditions (time-range, fragments, dscp,
+    ...) are not modelled: permits are then taken as matching more and such denies as
+    absent, so the permitted set is over-approximated. A proof that nothing else is
+    permitted stays sound; a counterexample may then be spurious.
+    ``unsupported`` lists lines that could not be understood at all.
+    """
+
+    name: str
+    kind: Literal["standard", "extended"]
+    rules: tuple[Rule, ...] = ()
+    approximate: tuple[SourceLine, ...] = ()
+    unsupported: tuple[SourceLine, ...] = ()
+
+
+class Interface(Item):
+    """An interface: its IPv4 networks, switchport role and inbound/outbound ACLs."""
+
+    name: str
+    # (address, prefix length) for each `ip address` (secondary ones included).
+    addresses: tuple[tuple[str, int], ...] = ()
+    # The VLAN an SVI (interface VlanN) or a dot1Q subinterface routes for.
+    vlan: int | None = None
+    switchport_mode: Literal["access", "trunk", "routed"] | None = None
+    access_vlan: int | None = None
+    acl_in: str | None = None
+    acl_out: str | None = None
+    shutdown: bool = False
+
+
 class DeviceFacts(Frozen):
     """Everything smmcheck knows about one device, parsed once, read by every policy."""
 
@@ -138,3 +167,5 @@ class DeviceFacts(Frozen):
     credentials: tuple[Credential, ...] | None = None
     logging_hosts: tuple[Endpoint, ...] | None = None
     ntp_servers: tuple[Endpoint, ...] | None = None
+    acls: tuple[Acl, ...] | None = None
+    interfaces: tuple[Interface, ...] | None = None

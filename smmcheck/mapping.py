@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from smmcheck.errors import MappingError
-from smmcheck.facts import Frozen
+from smmcheck.frozen import Frozen
 from smmcheck.policies import PolicySet
 from smmcheck.resources import data_dir
 from smmcheck.yamlfile import read_yaml, validate, where

@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from smmcheck.checks import Check, CollectionCheck, Condition, Status
 from smmcheck.errors import PolicyError
-from smmcheck.facts import DeviceFacts, Frozen, Item
+from smmcheck.facts import DeviceFacts, Item
+from smmcheck.frozen import Frozen
 from smmcheck.resources import data_dir
 from smmcheck.yamlfile import read_yaml, validate, where
 

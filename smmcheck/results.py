@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from smmcheck.checks import Status
-from smmcheck.facts import Frozen
+from smmcheck.frozen import Frozen
 from smmcheck.policies import SEVERITIES, Severity
 
 SCHEMA = "smmcheck.results/v1"

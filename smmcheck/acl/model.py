@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from smmcheck.facts import Frozen
+from smmcheck.frozen import Frozen
 
 ANY_WILDCARD = 0xFFFFFFFF
 TCP, UDP, ICMP = 6, 17, 1

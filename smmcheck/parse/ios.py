@@ -30,6 +30,8 @@ from smmcheck.parse.cisco import (
     read_config_tree,
     snmp_community,
 )
+from smmcheck.parse.ios_acl import parse_acls
+from smmcheck.parse.ios_interfaces import parse_interfaces
 from smmcheck.parse.tree import Node
 
 # IOS's default idle timeout for console, aux and vty lines is 10 minutes.
@@ -63,6 +65,8 @@ def parse_ios(text: str, *, source: str, sha256: str, name_hint: str) -> DeviceF
         credentials=tuple(_credentials(raw, config.by_first)),
         logging_hosts=tuple(_logging_hosts(raw, first("logging"))),
         ntp_servers=tuple(_ntp_servers(raw, first("ntp") + first("sntp"))),
+        acls=parse_acls(config),
+        interfaces=parse_interfaces(config),
     )
 
 
