@@ -28,7 +28,8 @@ from smmcheck.errors import PolicyError
 from smmcheck.frozen import Frozen
 from smmcheck.parse import UnsupportedPlatform, parse_config
 from smmcheck.policies import PolicySet
-from smmcheck.yamlfile import read_yaml, validate
+from smmcheck.project import IntentProblem, Project, check_intent
+from smmcheck.yamlfile import read_yaml, validate, where
 
 
 class Case(Frozen):
@@ -40,6 +41,8 @@ class Case(Frozen):
     platform: str | None = None
     evidence_lines: list[int] | None = None
     message_contains: str | None = None
+    # The smmcheck.yaml intent (zones, services, flows) the case is judged against.
+    project: Project | None = None
 
 
 class CaseFile(Frozen):
@@ -62,6 +65,16 @@ def load_cases(path: Path) -> CaseFile:
     """Read and validate a test cases file."""
     data, text = read_yaml(path, PolicyError)
     cases = validate(CaseFile, data, path, text, PolicyError)
+    for case in cases.cases:
+        if case.project is not None:
+            try:
+                check_intent(case.project)
+            except IntentProblem as exc:
+                raise PolicyError(
+                    f"test case '{case.name}' has an invalid project",
+                    where=where(path, exc.token),
+                    why=str(exc),
+                ) from None
     names = [c.name for c in cases.cases]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -109,7 +122,7 @@ def run_case(policies: PolicySet, policy_id: str, case: Case, path: Path) -> str
         )
     except UnsupportedPlatform as exc:
         return f"config not parsed: {exc}"
-    outcome = evaluate(policies.policies[policy_id], facts, policies.lists)
+    outcome = evaluate(policies.policies[policy_id], facts, policies.lists, project=case.project)
     if outcome.status != case.expect:
         return f"expected {case.expect}, got {outcome.status}: {outcome.message}"
     if case.evidence_lines is not None:

@@ -8,6 +8,8 @@ A check is one of::
     exists: {items: PATH, where: COND}                    at least one item matches where
     value:  {fact: PATH, expect: COND, if_unknown: STATUS}  a single fact meets expect
     all_of: [CHECK, ...]                                  every sub-check holds
+    semantic: {name: NAME, params: {...}}                 a named analysis (segmentation,
+                                                          acl-shadowing) with parameters
 
 A condition maps item field names (dotted for nested models) to tests, all of which must
 hold, and may combine conditions with ``any_of``, ``all_of`` and ``not``::
@@ -124,6 +126,13 @@ class ValueCheck(Frozen):
     if_unknown: Literal["inconclusive", "not_applicable", "fail"] = "inconclusive"
 
 
+class SemanticCheck(Frozen):
+    """A named analysis that plain conditions cannot express (see smmcheck/semantic.py)."""
+
+    name: str
+    params: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+
+
 class Check(Frozen):
     """Exactly one check kind."""
 
@@ -132,13 +141,15 @@ class Check(Frozen):
     exists: CollectionCheck | None = None
     value: ValueCheck | None = None
     all_of: list[Check] | None = None
+    semantic: SemanticCheck | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Check:
-        given = [k for k in ("all", "none", "exists", "value", "all_of") if getattr(self, k)]
+        kinds = ("all", "none", "exists", "value", "all_of", "semantic")
+        given = [k for k in kinds if getattr(self, k)]
         if len(given) != 1:
             raise ValueError(
-                "a check has exactly one of all, none, exists, value, all_of"
+                "a check has exactly one of all, none, exists, value, all_of, semantic"
                 f" (got {', '.join(given) or 'none'})"
             )
         if self.all is not None and self.all.expect is None:

@@ -18,7 +18,9 @@ from pydantic import BaseModel
 from smmcheck.checks import Check, CollectionCheck, Condition, FieldTest, Status, ValueCheck
 from smmcheck.facts import DeviceFacts, Item, Secret, SourceLine
 from smmcheck.policies import DataList, Policy
+from smmcheck.project import Project
 from smmcheck.secrets import matching_candidate
+from smmcheck.semantic import Finding, analyse
 
 Tri = bool | None
 Verifier = Callable[[str, str, Sequence[str]], tuple[Tri, str | None]]
@@ -31,6 +33,8 @@ class Outcome:
     status: Status
     message: str
     evidence: tuple[SourceLine, ...] = ()
+    # Scopes a site-wide analysis found covered on this device (e.g. zones enforced).
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,30 +46,19 @@ class _Verdict:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class _Partial:
-    """What one part of a check found, before the policy's message is rendered."""
-
-    status: Status
-    items: tuple[str, ...] = ()
-    evidence: tuple[SourceLine, ...] = ()
-    count: int = 0
-    total: int = 0
-    empty: bool = False
-
-
 def evaluate(
     policy: Policy,
     facts: DeviceFacts,
     lists: dict[str, DataList],
     verify: Verifier = matching_candidate,
+    project: Project | None = None,
 ) -> Outcome:
     """Decide ``policy`` for the device described by ``facts``.
 
     ``verify`` checks a stored secret against list entries (a memoising one may be given:
     hashing defaults against scrypt secrets is the one costly step).
     """
-    ctx = _Context(policy, facts, lists, verify)
+    ctx = _Context(policy, facts, lists, verify, project)
     if facts.platform not in policy.platforms:
         return Outcome(
             "not_applicable",
@@ -82,7 +75,7 @@ def evaluate(
                     " established.",
                     ctx.absence(policy.applies_when.any_present[0]),
                 )
-            return ctx.render(_Partial("not_applicable", empty=True))
+            return ctx.render(Finding("not_applicable", empty=True))
     partials = [ctx.part(part) for part in policy.check.parts()]
     outcome = ctx.render(_combine(partials))
     if not facts.complete:
@@ -100,13 +93,13 @@ def evaluate(
     return outcome
 
 
-def _combine(partials: Sequence[_Partial]) -> _Partial:
+def _combine(partials: Sequence[Finding]) -> Finding:
     if len(partials) == 1:
         return partials[0]
     for status in ("fail", "inconclusive", "pass", "not_applicable"):
         chosen = [p for p in partials if p.status == status]
         if chosen:
-            return _Partial(
+            return Finding(
                 status,
                 tuple(i for p in chosen for i in p.items),
                 _unique([e for p in chosen for e in p.evidence]),
@@ -119,15 +112,23 @@ def _combine(partials: Sequence[_Partial]) -> _Partial:
 
 class _Context:
     def __init__(
-        self, policy: Policy, facts: DeviceFacts, lists: dict[str, DataList], verify: Verifier
+        self,
+        policy: Policy,
+        facts: DeviceFacts,
+        lists: dict[str, DataList],
+        verify: Verifier,
+        project: Project | None,
     ) -> None:
+        self.project = project
         self.verify = verify
         self.policy = policy
         self.facts = facts
         self.lists = lists
         self.in_use: set[str] = set()
 
-    def part(self, part: Check) -> _Partial:
+    def part(self, part: Check) -> Finding:
+        if part.semantic is not None:
+            return analyse(part.semantic.name, self.facts, self.project, part.semantic.params)
         if part.value is not None:
             self.in_use = {p.split(".")[0] for p in part.value.expect.field_paths()}
             return self.value(part.value)
@@ -147,7 +148,7 @@ class _Context:
 
     # --- check kinds --------------------------------------------------------------------
 
-    def value(self, check: ValueCheck) -> _Partial:
+    def value(self, check: ValueCheck) -> Finding:
         item = getattr(self.facts, check.fact)
         if item is None:
             return self._unknown_fact(check.fact, check.if_unknown)
@@ -155,9 +156,9 @@ class _Context:
         status: Status = "pass" if verdict.value else "fail"
         if verdict.value is None:
             status = "inconclusive"
-        return _Partial(status, (self.render_item(item, verdict),), item.evidence, 1, 1)
+        return Finding(status, (self.render_item(item, verdict),), item.evidence, 1, 1)
 
-    def collection(self, kind: str, check: CollectionCheck) -> _Partial:
+    def collection(self, kind: str, check: CollectionCheck) -> Finding:
         items: tuple[Item, ...] | None = getattr(self.facts, check.items)
         if items is None:
             return self._unknown_fact(check.items, "inconclusive")
@@ -175,13 +176,13 @@ class _Context:
             failing = [(i, v) for i, v in judged if v.value is False]
             unknown = [(i, v) for i, v in judged if v.value is None] + unsure
             if not selected and not unsure:
-                return _Partial(
+                return Finding(
                     check.if_empty or "pass", empty=True, evidence=self.absence(check.items)
                 )
             return self._decide(failing, unknown, [i for i, _ in selected])
         if kind == "none":
             if not items:
-                return _Partial(
+                return Finding(
                     check.if_empty or "pass", empty=True, evidence=self.absence(check.items)
                 )
             return self._decide(selected, unsure, list(items))
@@ -190,7 +191,7 @@ class _Context:
             return self._partial("pass", selected, len(items))
         if unsure:
             return self._partial("inconclusive", unsure, len(items))
-        return _Partial(
+        return Finding(
             check.if_empty or "fail",
             total=len(items),
             empty=True,
@@ -202,12 +203,12 @@ class _Context:
         failing: list[tuple[Item, _Verdict]],
         unknown: list[tuple[Item, _Verdict]],
         considered: list[Item],
-    ) -> _Partial:
+    ) -> Finding:
         if failing:
             return self._partial("fail", failing, len(considered))
         if unknown:
             return self._partial("inconclusive", unknown, len(considered))
-        return _Partial(
+        return Finding(
             "pass",
             tuple(self.render_item(i, _Verdict(True)) for i in considered),
             _unique([e for i in considered for e in i.evidence]),
@@ -217,8 +218,8 @@ class _Context:
 
     def _partial(
         self, status: Status, pairs: Sequence[tuple[Item, _Verdict]], total: int
-    ) -> _Partial:
-        return _Partial(
+    ) -> Finding:
+        return Finding(
             status,
             tuple(self.render_item(i, v) for i, v in pairs),
             _unique([e for i, _ in pairs for e in i.evidence]),
@@ -236,8 +237,8 @@ class _Context:
             ),
         )
 
-    def _unknown_fact(self, name: str, status: Status) -> _Partial:
-        return _Partial(status, (f"the {self.facts.platform} parser cannot establish '{name}'",))
+    def _unknown_fact(self, name: str, status: Status) -> Finding:
+        return Finding(status, (f"the {self.facts.platform} parser cannot establish '{name}'",))
 
     # --- conditions ---------------------------------------------------------------------
 
@@ -311,7 +312,7 @@ class _Context:
         )
         return text + (f" ({'; '.join(extra)})" if extra else "")
 
-    def render(self, partial: _Partial) -> Outcome:
+    def render(self, partial: Finding) -> Outcome:
         messages = self.policy.messages
         templates = {
             "pass": messages.pass_,
@@ -334,7 +335,7 @@ class _Context:
             items="; ".join(partial.items) or "none",
             source=self.facts.source,
         )
-        return Outcome(partial.status, message, partial.evidence)
+        return Outcome(partial.status, message, partial.evidence, partial.covers)
 
 
 def _resolve(item: BaseModel, path: str) -> Any:

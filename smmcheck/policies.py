@@ -24,6 +24,7 @@ from smmcheck.errors import PolicyError
 from smmcheck.facts import DeviceFacts, Item
 from smmcheck.frozen import Frozen
 from smmcheck.resources import data_dir
+from smmcheck.semantic import ANALYSES
 from smmcheck.yamlfile import read_yaml, validate, where
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -234,6 +235,14 @@ def _check_schema(policy: Policy) -> None:
     for part in policy.check.parts():
         if part.all_of is not None:
             raise CheckProblem("all_of cannot be nested", "all_of")
+        if part.semantic is not None:
+            if part.semantic.name not in ANALYSES:
+                raise CheckProblem(
+                    f"unknown semantic check '{part.semantic.name}'"
+                    f" (known: {', '.join(sorted(ANALYSES))})",
+                    part.semantic.name,
+                )
+            continue
         coll: CollectionCheck | None = part.all or part.none or part.exists
         if coll is not None:
             item_type = _fact_type(coll.items, collection=True)

@@ -151,36 +151,50 @@ def find_project(explicit: Path | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def load_project(path: Path) -> Project:
-    """Read and check a project file: zones, services and flows must refer to each other."""
-    data, text = read_yaml(path, UsageError)
-    project = validate(Project, data if data is not None else {}, path, text, UsageError)
+class IntentProblem(ValueError):
+    """A flow or service that refers to something undefined (``token`` locates it)."""
+
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.token = token
+
+
+def check_intent(project: Project) -> None:
+    """Zones, services and flows must refer to each other; raise IntentProblem if not."""
     for name in project.services:
         try:
             project.service(name)
         except ValueError as exc:
-            raise UsageError(
-                "invalid service", where=where(path, name, text), why=str(exc)
-            ) from None
+            raise IntentProblem(str(exc), name) from None
     for flow in project.flows:
         if flow.from_ not in project.zones:
-            raise UsageError(
-                f"flow from unknown zone '{flow.from_}'",
-                where=where(path, flow.from_, text),
-                why=f"zones: {', '.join(project.zones) or 'none'}",
+            raise IntentProblem(
+                f"flow from unknown zone '{flow.from_}' (zones:"
+                f" {', '.join(project.zones) or 'none'})",
+                flow.from_,
             )
         if flow.to not in project.zones and flow.to != "any":
             try:
                 ipaddress.IPv4Network(flow.to, strict=True)
             except ValueError:
-                raise UsageError(
-                    f"flow to unknown zone or prefix '{flow.to}'", where=where(path, flow.to, text)
+                raise IntentProblem(
+                    f"flow to unknown zone or prefix '{flow.to}'", flow.to
                 ) from None
         for service in flow.allow:
             try:
                 project.service(service)
             except ValueError as exc:
-                raise UsageError(
-                    "invalid service", where=where(path, service, text), why=str(exc)
-                ) from None
+                raise IntentProblem(str(exc), service) from None
+
+
+def load_project(path: Path) -> Project:
+    """Read and check a project file."""
+    data, text = read_yaml(path, UsageError)
+    project = validate(Project, data if data is not None else {}, path, text, UsageError)
+    try:
+        check_intent(project)
+    except IntentProblem as exc:
+        raise UsageError(
+            "invalid project file", where=where(path, exc.token, text), why=str(exc)
+        ) from None
     return project

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from smmcheck import __version__
 from smmcheck.cache import FactsCache, SecretMemo, cache_dir
+from smmcheck.checks import Status
 from smmcheck.engine import Outcome, Verifier, evaluate
 from smmcheck.errors import InputError
 from smmcheck.facts import DeviceFacts
@@ -23,6 +24,7 @@ from smmcheck.inputs import discover, read_config
 from smmcheck.mapping import Mappings
 from smmcheck.parse import UnsupportedPlatform, parse_config
 from smmcheck.policies import DataList, Policy, PolicySet, Severity
+from smmcheck.project import Project
 from smmcheck.results import (
     DeviceRecord,
     Evidence,
@@ -51,6 +53,7 @@ class CheckOptions:
     use_cache: bool = True
     workers: int | None = None
     site: str | None = None
+    project: Project | None = None
     command: str = "smmcheck check"
     selected: list[str] = field(default_factory=list)
 
@@ -89,6 +92,7 @@ def run_check(
             continue
         tasks.append(_Task(str(config.path), text, options.platform, config.path.stem))
     assessments = _assess_all(tasks, policies, options, progress)
+    _check_site_coverage(assessments, policies, options.project)
     records: list[DeviceRecord] = []
     results: list[Result] = []
     seen: dict[str, int] = {}
@@ -138,6 +142,39 @@ def run_check(
     )
 
 
+def _check_site_coverage(
+    assessments: list[_Assessment], policies: list[Policy], project: Project | None
+) -> None:
+    """A governed zone that no checked device enforces is reported, never passed silently.
+
+    Segmentation is judged per device, on the enforcement points it has; whether every zone
+    is enforced somewhere is only known across all devices, so it is settled here.
+    """
+    if project is None:
+        return
+    governed = project.governed_zones()
+    for policy in policies:
+        if not any(p.semantic and p.semantic.name == "segmentation" for p in policy.check.parts()):
+            continue
+        outcomes = [a.outcomes[policy.id] for a in assessments if a.facts is not None]
+        covered = {zone for outcome in outcomes for zone in outcome.covers}
+        missing = [zone for zone in governed if zone not in covered]
+        if not missing:
+            continue
+        note = (
+            f"zone {', '.join(missing)} has no enforcement point (an interface in the"
+            " zone, or a port ACL on an access port in its VLAN) on any checked device"
+        )
+        for assessment in assessments:
+            outcome = assessment.outcomes.get(policy.id)
+            if outcome is None:
+                continue
+            status: Status = "fail" if outcome.status == "fail" else "inconclusive"
+            assessment.outcomes[policy.id] = replace(
+                outcome, status=status, message=f"{outcome.message.rstrip('.')}; {note}."
+            )
+
+
 def _selected(options: CheckOptions) -> list[Policy]:
     every = options.policies.sorted()
     if not options.selected:
@@ -152,6 +189,7 @@ class _Evaluator:
     policies: list[Policy]
     lists: dict[str, DataList]
     memo_root: Path | None
+    project: Project | None
 
     def verifier(self) -> Verifier:
         return SecretMemo(self.memo_root).verifier() if self.memo_root else matching_candidate
@@ -167,7 +205,9 @@ class _Evaluator:
 
     def evaluate(self, facts: DeviceFacts, verify: Verifier) -> _Assessment:
         return _Assessment(
-            facts, None, {p.id: evaluate(p, facts, self.lists, verify) for p in self.policies}
+            facts,
+            None,
+            {p.id: evaluate(p, facts, self.lists, verify, self.project) for p in self.policies},
         )
 
 
@@ -178,7 +218,7 @@ def _assess_all(
     progress: Callable[[int, int], None] | None,
 ) -> list[_Assessment]:
     root = cache_dir() if options.use_cache else None
-    evaluator = _Evaluator(policies, options.policies.lists, root)
+    evaluator = _Evaluator(policies, options.policies.lists, root, options.project)
     verify = evaluator.verifier()
     cache = None
     keys: list[str] = [""] * len(tasks)
@@ -265,3 +305,39 @@ def _unique_name(name: str, source: str, seen: dict[str, int]) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def load_facts(
+    paths: list[Path], *, platform: str | None = None, use_cache: bool = True
+) -> tuple[list[DeviceFacts], list[str]]:
+    """Facts for the configs under ``paths`` (cached like a check), and one line per file
+    that could not be assessed."""
+    cache = None
+    if use_cache:
+        from smmcheck.parse.tree import parser_version
+
+        cache = FactsCache(cache_dir(), parser_version())
+    found: list[DeviceFacts] = []
+    problems: list[str] = []
+    for config in discover(paths):
+        try:
+            text = read_config(config.path)
+        except InputError as exc:
+            if config.explicit:
+                raise
+            problems.append(exc.line())
+            continue
+        key = cache.key(text, source=str(config.path), platform=platform) if cache else ""
+        facts = cache.get(key) if cache else None
+        if facts is None:
+            try:
+                facts = parse_config(
+                    text, source=str(config.path), name_hint=config.path.stem, platform=platform
+                )
+            except UnsupportedPlatform as exc:
+                problems.append(f"{config.path}: {exc}")
+                continue
+            if cache:
+                cache.put(key, facts)
+        found.append(facts)
+    return found, problems

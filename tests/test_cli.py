@@ -26,7 +26,9 @@ from smmcheck.secrets import decode_type7
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 POLICY_IDS = [
+    "acl-no-shadowed-lines",
     "http-mgmt-disabled",
+    "iot-segmentation",
     "logging-remote",
     "mgmt-access-restricted",
     "no-default-credentials",
@@ -142,7 +144,7 @@ def test_compliant_config_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[
     config = write(tmp_path / "core-sw01.cfg", demo_text("core-sw01"))
     code, out, err = run(capsys, "check", config)
     assert code == 0, out + err
-    assert "11 passed" in out
+    assert "0 failed, 0 inconclusive" in out
     assert err == ""
 
 
@@ -185,8 +187,10 @@ def test_truncated_config_with_only_inconclusive_results_exits_3(
     config = write(tmp_path / "core-sw01.cfg", text.rstrip()[: -len("end")])
     code, report = run_json(capsys, config)
     assert code == 3
-    assert set(statuses(report).values()) == {"inconclusive"}
-    assert all("'end'" in r["message"] for r in report["results"])
+    # Segmentation is not applicable without an intent, truncated or not.
+    judged = [r for r in report["results"] if r["policy"] != "iot-segmentation"]
+    assert {r["status"] for r in judged} == {"inconclusive"}
+    assert all("'end'" in r["message"] for r in judged)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +216,10 @@ def test_folder_with_one_non_config_reports_it_in_error_and_exits_3(
     assert devices["plant-fw1"]["error"]
     assert devices["plant-fw1"]["source"].endswith("plant-fw1.conf")
     assert devices["core-sw01"]["status"] == "ok"
-    assert statuses(report) == {("core-sw01", p): "pass" for p in POLICY_IDS}
+    # No smmcheck.yaml here, so segmentation has no intent to check against.
+    expected = {("core-sw01", p): "pass" for p in POLICY_IDS}
+    expected["core-sw01", "iot-segmentation"] = "not_applicable"
+    assert statuses(report) == expected
     assert report["summary"]["devices_in_error"] == 1
 
 

@@ -8,6 +8,7 @@ import yaml
 
 from smmcheck.mapping import load_mappings
 from smmcheck.policies import load_policies
+from smmcheck.project import load_project
 from smmcheck.results import Report
 from smmcheck.runner import CheckOptions, run_check
 
@@ -22,7 +23,11 @@ def _demo_report() -> Report:
     if not _REPORT:
         policies = load_policies()
         options = CheckOptions(
-            policies=policies, mappings=load_mappings(policies), site="plant-a", use_cache=False
+            policies=policies,
+            mappings=load_mappings(policies),
+            site="plant-a",
+            use_cache=False,
+            project=load_project(DEMO / "smmcheck.yaml"),
         )
         _REPORT.append(run_check([DEMO], options))
     return _REPORT[0]

@@ -13,6 +13,7 @@ from smmcheck.cli.options import load_catalogue, policy_options
 from smmcheck.errors import UsageError
 from smmcheck.parse.detect import SUPPORTED
 from smmcheck.policies import SEVERITIES, Severity
+from smmcheck.project import find_project, load_project
 from smmcheck.report import FORMATS, render, write_atomic
 from smmcheck.results import Report
 from smmcheck.runner import CheckOptions, run_check
@@ -58,6 +59,12 @@ from smmcheck.runner import CheckOptions, run_check
     help="Evaluate only this policy (repeatable).",
 )
 @click.option("--site", help="Site name for the JUnit classname (site.device).")
+@click.option(
+    "--project",
+    "project_file",
+    type=click.Path(path_type=Path),
+    help="Project file with zones and flows (default: ./smmcheck.yaml if present).",
+)
 @click.option("--no-cache", is_flag=True, help="Parse every file even if cached facts exist.")
 @click.option(
     "--workers",
@@ -74,6 +81,7 @@ def check(
     platform: str | None,
     selected: tuple[str, ...],
     site: str | None,
+    project_file: Path | None,
     no_cache: bool,
     workers: int | None,
     policy_dirs: tuple[Path, ...],
@@ -88,7 +96,9 @@ def check(
     unknown = sorted(set(selected) - set(policies.policies))
     if unknown:
         raise UsageError(f"unknown policy '{unknown[0]}'", hint="see 'smmcheck policy list'")
+    found = find_project(project_file)
     options = CheckOptions(
+        project=load_project(found) if found else None,
         policies=policies,
         mappings=mappings,
         platform=platform,

@@ -8,6 +8,7 @@ import click
 
 from smmcheck.cli.check import emit
 from smmcheck.cli.options import load_catalogue
+from smmcheck.project import PROJECT_FILE, load_project
 from smmcheck.resources import data_dir
 from smmcheck.runner import CheckOptions, run_check
 
@@ -31,7 +32,11 @@ def demo(report_dir: Path) -> int:
     if folder.is_relative_to(Path.cwd()):
         folder = folder.relative_to(Path.cwd())  # shorter sources in the report
     options = CheckOptions(
-        policies=policies, mappings=mappings, site="plant-a", command="smmcheck demo"
+        policies=policies,
+        mappings=mappings,
+        site="plant-a",
+        project=load_project(folder / PROJECT_FILE),
+        command="smmcheck demo",
     )
     report = run_check([folder], options)
     emit(report, "console", None, report_dir)

@@ -25,6 +25,7 @@ _COMMANDS = {
     "check": ("smmcheck.cli.check", "check", "Check configuration files or folders offline."),
     "policy": ("smmcheck.cli.policy", "policy", "List, show, test and lint policies."),
     "demo": ("smmcheck.cli.demo", "demo", "Audit the bundled demo plant network."),
+    "flows": ("smmcheck.cli.flows", "flows", "Show what a zone can reach through its ACLs."),
 }
 
 

@@ -1,0 +1,302 @@
+"""Segmentation proven from ACL semantics, and ACL lines that can never match.
+
+For every governed zone (the source of a flow in smmcheck.yaml) and every enforcement
+point of it on the device, the inbound filter must permit packets from the zone only
+within the allowed flows. The proof covers the whole packet space (first match, implicit
+deny); a failure names one concrete counterexample and the ACL line that permits it.
+
+Enforcement points of a zone: an interface with an address in one of the zone's subnets
+(routed port, SVI, subinterface), an SVI or subinterface of one of its VLANs, and an access
+port in one of its VLANs that carries a port ACL. Access ports without a port ACL hand
+their traffic to the L3 interface, which is where the zone is enforced.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from smmcheck.acl.model import TCP, UDP, Address, Packet, Rule, first_match
+from smmcheck.acl.space import PacketSpace
+from smmcheck.facts import Acl, DeviceFacts, Interface, SourceLine
+from smmcheck.project import Project
+from smmcheck.semantic import Finding
+
+# Ports tried, in order, for a counterexample that reads well (Telnet, web, SMB ...) when
+# the set allows them; otherwise the smallest port in the set is shown.
+_PROBES = (
+    (TCP, 23),
+    (TCP, 80),
+    (TCP, 22),
+    (TCP, 445),
+    (TCP, 502),
+    (TCP, 1883),
+    (UDP, 1900),
+    (UDP, 161),
+    (UDP, 53),
+)
+_EPHEMERAL = 49152
+
+
+@dataclass(frozen=True)
+class _Point:
+    """One enforcement point of a zone on this device."""
+
+    zone: str
+    interface: Interface
+    kind: str  # "interface" or "port ACL"
+
+
+def check_segmentation(facts: DeviceFacts, project: Project | None) -> Finding:
+    """The iot-segmentation analysis of one device."""
+    governed = project.governed_zones() if project else []
+    if project is None or not governed:
+        return Finding(
+            "not_applicable", ("no zones and flows are declared (smmcheck.yaml)",), empty=True
+        )
+    if facts.interfaces is None or facts.acls is None:
+        return Finding(
+            "inconclusive",
+            (f"the {facts.platform} parser cannot establish interfaces and ACLs yet",),
+        )
+    acls = {acl.name: acl for acl in facts.acls}
+    space = PacketSpace()
+    points = [p for zone in governed for p in enforcement_points(facts, project, zone)]
+    if not points:
+        return Finding(
+            "not_applicable",
+            (f"no enforcement point of zone {', '.join(governed)} on this device",),
+            empty=True,
+        )
+    failing: list[str] = []
+    unsure: list[str] = []
+    passing: list[str] = []
+    evidence: list[SourceLine] = []
+    for point in points:
+        status, text, lines = _judge(space, facts, project, point, acls)
+        {"fail": failing, "inconclusive": unsure, "pass": passing}[status].append(text)
+        if status != "pass" or not (failing or unsure):
+            evidence.extend(lines)
+    covers = tuple(sorted({p.zone for p in points}))
+    total = len(points)
+    if failing:
+        return Finding("fail", tuple(failing), _lines(evidence), len(failing), total, covers=covers)
+    if unsure:
+        return Finding(
+            "inconclusive", tuple(unsure), _lines(evidence), len(unsure), total, covers=covers
+        )
+    return Finding("pass", tuple(passing), _lines(evidence), 0, total, covers=covers)
+
+
+def enforcement_points(facts: DeviceFacts, project: Project, zone: str) -> list[_Point]:
+    """The interfaces of this device where traffic from ``zone`` is filtered inbound."""
+    spec = project.zones[zone]
+    interfaces = facts.interfaces or ()
+    subnets = [ipaddress.IPv4Network(s) for s in spec.subnets]
+    found = []
+    for interface in interfaces:
+        if interface.shutdown:
+            continue
+        networks = [ipaddress.IPv4Interface(f"{a}/{p}").network for a, p in interface.addresses]
+        routed = any(n.overlaps(s) for n in networks for s in subnets) or (
+            interface.vlan in spec.vlans and bool(networks)
+        )
+        if routed and interface.switchport_mode != "access":
+            found.append(_Point(zone, interface, "interface"))
+        elif (
+            interface.switchport_mode == "access"
+            and interface.access_vlan in spec.vlans
+            and interface.acl_in is not None
+        ):
+            found.append(_Point(zone, interface, "port ACL"))
+    return found
+
+
+def inbound_filter(space: PacketSpace, facts: DeviceFacts, interface: Interface) -> tuple[int, str]:
+    """The packets an interface's inbound ACL permits, and how to name that filter.
+
+    No ACL, or an ACL name that is not defined (IOS then permits everything), permits all.
+    """
+    acls = {acl.name: acl for acl in facts.acls or ()}
+    name = interface.acl_in
+    if name is None:
+        return space.everything, "no inbound ACL"
+    if name not in acls:
+        return space.everything, f"{name} (not defined: permits everything)"
+    return space.permitted(acls[name].rules), name
+
+
+def _judge(
+    space: PacketSpace, facts: DeviceFacts, project: Project, point: _Point, acls: dict[str, Acl]
+) -> tuple[str, str, list[SourceLine]]:
+    interface = point.interface
+    where = interface.name
+    source = space.addresses("src", prefixes(project.zones[point.zone].subnets))
+    allowed, destinations = intent_sets(space, project, point.zone)
+    lines = list(interface.evidence)
+    name = interface.acl_in
+    if name is None:
+        rules: tuple[Rule, ...] = ()
+        permitted = space.everything
+        outbound = f"; {interface.acl_out} is applied out only" if interface.acl_out else ""
+        how = f"({point.kind}, no inbound ACL{outbound})"
+    elif name not in acls:
+        rules = ()
+        permitted = space.everything
+        how = f"({point.kind}, inbound ACL {name} is not defined, so IOS permits everything)"
+    else:
+        acl = acls[name]
+        lines.extend(acl.evidence)
+        if acl.unsupported:
+            bad = acl.unsupported[0]
+            return (
+                "inconclusive",
+                f"{where} ({point.kind}, inbound ACL {name}): line {bad.line} cannot be"
+                f" interpreted ({bad.text.strip()})",
+                lines + list(acl.unsupported),
+            )
+        rules = acl.rules
+        permitted = space.permitted(rules)
+        how = f"({point.kind}, inbound ACL {name})"
+    violation = space.diff(space.and_(permitted, source), allowed)
+    if space.is_empty(violation):
+        return "pass", f"{where} {how} permits zone {point.zone} only within its flows", lines
+    packet = _counterexample(space, violation, destinations, project, point.zone)
+    rule = first_match(rules, packet) if rules else None
+    flow = _describe(packet)
+    if rule is not None:
+        lines.append(SourceLine(source=facts.source, line=rule.line, text=rule.text))
+        permitting = f" (line {rule.line}: {rule.text.strip()})"
+    else:
+        permitting = ""
+    text = f"{where} {how} permits {flow} from zone {point.zone}, which no flow allows{permitting}"
+    if name in acls and acls[name].approximate:
+        approx = acls[name].approximate
+        return (
+            "inconclusive",
+            (
+                f"{text} (ACL {name} has conditions smmcheck over-approximates,"
+                f" e.g. line {approx[0].line}: the counterexample may not be"
+                " real)"
+            ),
+            lines + list(approx),
+        )
+    return "fail", text, lines
+
+
+def intent_sets(space: PacketSpace, project: Project, zone: str) -> tuple[int, list[Address]]:
+    """Packets the flows from ``zone`` allow, and their destinations (for examples)."""
+    allowed = space.nothing
+    destinations: list[Address] = []
+    for flow in project.flows:
+        if flow.from_ != zone:
+            continue
+        if flow.to == "any":
+            target = [Address(value=0, wildcard=0xFFFFFFFF)]
+        elif flow.to in project.zones:
+            target = prefixes(project.zones[flow.to].subnets)
+        else:
+            target = prefixes([flow.to])
+        destinations.extend(target)
+        services = [s for name in flow.allow for s in project.service(name)]
+        allowed = space.or_(
+            allowed, space.and_(space.addresses("dst", target), space.services(services))
+        )
+    return allowed, destinations
+
+
+def _counterexample(
+    space: PacketSpace, violation: int, destinations: list[Address], project: Project, zone: str
+) -> Packet:
+    """A concrete packet in ``violation`` that reads well: towards an allowed destination
+    if possible, on a well-known port if possible, else the smallest port."""
+    subnet = ipaddress.IPv4Network(project.zones[zone].subnets[0])
+    src = int(subnet.network_address) + (1 if subnet.num_addresses > 2 else 0)
+    toward = (
+        space.and_(violation, space.addresses("dst", destinations))
+        if destinations
+        else space.nothing
+    )
+    region = violation if space.is_empty(toward) else toward
+    dst = destinations[0].value if destinations else 0
+    for protocol, port in _PROBES:
+        probe = Packet(protocol, src, dst, _EPHEMERAL, port, False)
+        packet = space.example(region, prefer=probe)
+        if packet is not None and packet.protocol == protocol and packet.dst_port == port:
+            return packet
+    packet = space.example(region, prefer=Packet(TCP, src, dst, _EPHEMERAL, 0, False))
+    assert packet is not None  # region is not empty
+    return packet
+
+
+def _describe(packet: Packet) -> str:
+    src = ipaddress.IPv4Address(packet.src)
+    dst = ipaddress.IPv4Address(packet.dst)
+    if packet.protocol in (TCP, UDP):
+        name = "tcp" if packet.protocol == TCP else "udp"
+        reply = " (established)" if packet.established and packet.protocol == TCP else ""
+        return f"{name} {src}:{packet.src_port} -> {dst}:{packet.dst_port}{reply}"
+    if packet.protocol == 1:
+        return f"icmp type {packet.src_port} code {packet.dst_port} {src} -> {dst}"
+    return f"IP protocol {packet.protocol} {src} -> {dst}"
+
+
+def prefixes(subnets: list[str]) -> list[Address]:
+    """Address matches for IPv4 prefixes."""
+    networks = [ipaddress.IPv4Network(s) for s in subnets]
+    return [Address(value=int(n.network_address), wildcard=int(n.hostmask)) for n in networks]
+
+
+def _lines(lines: list[SourceLine]) -> tuple[SourceLine, ...]:
+    unique = {(line.line, line.text): line for line in lines}
+    return tuple(sorted(unique.values(), key=lambda s: s.line))
+
+
+def check_shadowing(facts: DeviceFacts) -> Finding:
+    """The acl-no-shadowed-lines analysis: lines earlier lines make unreachable."""
+    if facts.acls is None:
+        return Finding("inconclusive", (f"the {facts.platform} parser cannot establish ACLs yet",))
+    if not facts.acls:
+        return Finding("pass", empty=True)
+    space = PacketSpace()
+    shadowed: list[str] = []
+    unsure: list[str] = []
+    evidence: list[SourceLine] = []
+    for acl in facts.acls:
+        if acl.unsupported:
+            unsure.append(f"{acl.label}: line {acl.unsupported[0].line} cannot be interpreted")
+            evidence.extend(acl.unsupported)
+            continue
+        for finding in space.shadowed(acl.rules):
+            covering = finding.covering
+            if acl.approximate and any(
+                c.line in {a.line for a in acl.approximate} for c in covering
+            ):
+                unsure.append(
+                    f"{acl.label} line {finding.rule.line} may be shadowed by"
+                    " over-approximated lines"
+                )
+                continue
+            danger = (
+                " with the opposite action, so it never takes effect"
+                if finding.opposite_action
+                else ""
+            )
+            by = ", ".join(str(c.line) for c in covering[:3]) + ("..." if len(covering) > 3 else "")
+            why = "it matches no packet at all" if finding.empty else f"covered by line {by}"
+            shadowed.append(
+                f"{acl.label} line {finding.rule.line} ({finding.rule.text.strip()})"
+                f" can never match: {why}{danger}"
+            )
+            evidence.append(
+                SourceLine(source=facts.source, line=finding.rule.line, text=finding.rule.text)
+            )
+            evidence.extend(
+                SourceLine(source=facts.source, line=c.line, text=c.text) for c in covering
+            )
+    total = sum(len(a.rules) for a in facts.acls)
+    if shadowed:
+        return Finding("fail", tuple(shadowed), _lines(evidence), len(shadowed), total)
+    if unsure:
+        return Finding("inconclusive", tuple(unsure), _lines(evidence), len(unsure), total)
+    return Finding("pass", (), (), 0, total)
