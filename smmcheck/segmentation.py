@@ -158,10 +158,10 @@ def _judge(
         rules = acl.rules
         permitted = space.permitted(rules)
         how = f"({point.kind}, inbound ACL {name})"
-    violation = space.diff(space.and_(permitted, source), allowed)
-    if space.is_empty(violation):
+    # A witness search proves "nothing else is permitted" without building the set.
+    if space.find([permitted, source], [allowed]) is None:
         return "pass", f"{where} {how} permits zone {point.zone} only within its flows", lines
-    packet = _counterexample(space, violation, destinations, project, point.zone)
+    packet = _counterexample(space, [permitted, source], allowed, destinations, project, point.zone)
     rule = first_match(rules, packet) if rules else None
     flow = _describe(packet)
     if rule is not None:
@@ -206,27 +206,31 @@ def intent_sets(space: PacketSpace, project: Project, zone: str) -> tuple[int, l
 
 
 def _counterexample(
-    space: PacketSpace, violation: int, destinations: list[Address], project: Project, zone: str
+    space: PacketSpace,
+    inside: list[int],
+    allowed: int,
+    destinations: list[Address],
+    project: Project,
+    zone: str,
 ) -> Packet:
-    """A concrete packet in ``violation`` that reads well: towards an allowed destination
-    if possible, on a well-known port if possible, else the smallest port."""
+    """A concrete permitted, disallowed packet that reads well: towards an allowed
+    destination if possible, on a well-known port if possible, else the smallest port."""
     subnet = ipaddress.IPv4Network(project.zones[zone].subnets[0])
     src = int(subnet.network_address) + (1 if subnet.num_addresses > 2 else 0)
-    toward = (
-        space.and_(violation, space.addresses("dst", destinations))
-        if destinations
-        else space.nothing
-    )
-    region = violation if space.is_empty(toward) else toward
     dst = destinations[0].value if destinations else 0
-    for protocol, port in _PROBES:
-        probe = Packet(protocol, src, dst, _EPHEMERAL, port, False)
-        packet = space.example(region, prefer=probe)
-        if packet is not None and packet.protocol == protocol and packet.dst_port == port:
+    regions = [inside]
+    if destinations:
+        regions.insert(0, [*inside, space.addresses("dst", destinations)])
+    for region in regions:
+        for protocol, port in _PROBES:
+            probe = Packet(protocol, src, dst, _EPHEMERAL, port, False)
+            packet = space.find(region, [allowed], prefer=probe)
+            if packet is not None and packet.protocol == protocol and packet.dst_port == port:
+                return packet
+        packet = space.find(region, [allowed], prefer=Packet(TCP, src, dst, _EPHEMERAL, 0, False))
+        if packet is not None:
             return packet
-    packet = space.example(region, prefer=Packet(TCP, src, dst, _EPHEMERAL, 0, False))
-    assert packet is not None  # region is not empty
-    return packet
+    raise AssertionError("a violation was found, so a counterexample exists")
 
 
 def _describe(packet: Packet) -> str:
