@@ -68,24 +68,17 @@ def check_segmentation(facts: DeviceFacts, project: Project | None) -> Finding:
             (f"no enforcement point of zone {', '.join(governed)} on this device",),
             empty=True,
         )
-    failing: list[str] = []
-    unsure: list[str] = []
-    passing: list[str] = []
-    evidence: list[SourceLine] = []
+    judged: dict[str, list[tuple[str, list[SourceLine]]]] = {}
     for point in points:
         status, text, lines = _judge(space, facts, project, point, acls)
-        {"fail": failing, "inconclusive": unsure, "pass": passing}[status].append(text)
-        if status != "pass" or not (failing or unsure):
-            evidence.extend(lines)
+        judged.setdefault(status, []).append((text, lines))
     covers = tuple(sorted({p.zone for p in points}))
-    total = len(points)
-    if failing:
-        return Finding("fail", tuple(failing), _lines(evidence), len(failing), total, covers=covers)
-    if unsure:
-        return Finding(
-            "inconclusive", tuple(unsure), _lines(evidence), len(unsure), total, covers=covers
-        )
-    return Finding("pass", tuple(passing), _lines(evidence), 0, total, covers=covers)
+    # The result rests on the points that decide it: the failing ones, else the unsure ones.
+    status = next(s for s in ("fail", "inconclusive", "pass") if s in judged)
+    chosen = judged[status]
+    evidence = _lines([line for _, lines in chosen for line in lines])
+    count = 0 if status == "pass" else len(chosen)
+    return Finding(status, tuple(t for t, _ in chosen), evidence, count, len(points), covers=covers)
 
 
 def enforcement_points(facts: DeviceFacts, project: Project, zone: str) -> list[_Point]:
@@ -135,29 +128,24 @@ def _judge(
     allowed, destinations = intent_sets(space, project, point.zone)
     lines = list(interface.evidence)
     name = interface.acl_in
+    acl = acls.get(name) if name else None
     if name is None:
-        rules: tuple[Rule, ...] = ()
-        permitted = space.everything
         outbound = f"; {interface.acl_out} is applied out only" if interface.acl_out else ""
         how = f"({point.kind}, no inbound ACL{outbound})"
-    elif name not in acls:
-        rules = ()
-        permitted = space.everything
+    elif acl is None:
         how = f"({point.kind}, inbound ACL {name} is not defined, so IOS permits everything)"
     else:
-        acl = acls[name]
         lines.extend(acl.evidence)
+        how = f"({point.kind}, inbound ACL {name})"
         if acl.unsupported:
             bad = acl.unsupported[0]
             return (
                 "inconclusive",
-                f"{where} ({point.kind}, inbound ACL {name}): line {bad.line} cannot be"
-                f" interpreted ({bad.text.strip()})",
+                f"{where} {how}: line {bad.line} cannot be interpreted ({bad.text.strip()})",
                 lines + list(acl.unsupported),
             )
-        rules = acl.rules
-        permitted = space.permitted(rules)
-        how = f"({point.kind}, inbound ACL {name})"
+    rules: tuple[Rule, ...] = acl.rules if acl else ()
+    permitted, _label = inbound_filter(space, facts, interface)
     # A witness search proves "nothing else is permitted" without building the set.
     if space.find([permitted, source], [allowed]) is None:
         return "pass", f"{where} {how} permits zone {point.zone} only within its flows", lines
@@ -170,8 +158,8 @@ def _judge(
     else:
         permitting = ""
     text = f"{where} {how} permits {flow} from zone {point.zone}, which no flow allows{permitting}"
-    if name in acls and acls[name].approximate:
-        approx = acls[name].approximate
+    if acl is not None and acl.approximate:
+        approx = acl.approximate
         return (
             "inconclusive",
             (
