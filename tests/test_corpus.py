@@ -63,3 +63,17 @@ def test_published_redacted_hashes_are_inconclusive_not_pass(report: Report) -> 
         if r.device == "LAB-SW123_9200L" and r.policy == "no-default-credentials"
     )
     assert result.status == "inconclusive"
+
+
+def test_batfish_example_filter_lines_670_and_790_are_unreachable(report: Report) -> None:
+    # Batfish's example-filters notebook finds exactly these two unreachable lines of acl_in:
+    # 670 (blocked by 540 deny 166.144.0.0/12) and 790 (blocked by 500 deny 54.0.0.0/8).
+    result = next(
+        r
+        for r in report.results
+        if r.device == "rtr-with-acl" and r.policy == "acl-no-shadowed-lines"
+    )
+    assert result.status == "fail"
+    assert "(670 permit ip 166.146.58.184 any) can never match" in result.message
+    assert "(790 deny ip 54.203.159.1/32 any) can never match" in result.message
+    assert result.message.count(") can never match") == 2

@@ -29,7 +29,7 @@ from smmcheck.acl.model import ICMP, TCP, UDP, Address, Packet, PortRange, Rule,
 Field = Literal["src", "dst"]
 
 # First variable and width of each field.
-_PROTO, _DST, _DPORT, _SRC, _SPORT, _EST = 0, 8, 40, 56, 88, 104
+_PROTO, _DST, _SRC, _DPORT, _SPORT, _EST = 0, 8, 40, 72, 88, 104
 NUM_VARS = 105
 _ADDRESS_BASE = {"src": _SRC, "dst": _DST}
 _PORT_BASE = {"src": _SPORT, "dst": _DPORT}
@@ -259,7 +259,7 @@ class PacketSpace:
         node = FALSE
         stack = bdd.stack
         for (proto, src_ports, established), dst_ports in groups.items():
-            below = stack(dst_ports, stack(sources, stack(src_ports, established)))
+            below = stack(sources, stack(dst_ports, stack(src_ports, established)))
             node = bdd.or_(node, stack(proto, stack(destinations, below)))
         self._rules[id(rule)] = (rule, node)  # keeps the rule alive, so its id stays unique
         return node
@@ -324,8 +324,8 @@ class PacketSpace:
         for protocols, n1 in self._values(node, _PROTO, 8):
             protos = None if protocols == [PortRange(0, 0xFF)] else _expand(protocols)
             for dst, n2 in self._patterns(n1, _DST):
-                for dst_ports, n3 in self._values(n2, _DPORT, 16):
-                    for src, n4 in self._patterns(n3, _SRC):
+                for src, n3 in self._patterns(n2, _SRC):
+                    for dst_ports, n4 in self._values(n3, _DPORT, 16):
                         for src_ports, n5 in self._values(n4, _SPORT, 16):
                             for established in self._flag(n5):
                                 yield PacketCube(
@@ -450,8 +450,8 @@ def _packet_bits(packet: Packet) -> int:
         raise ValueError(f"not an IPv4 packet header: {packet}")
     bits = packet.protocol
     bits = bits << 32 | (packet.dst & _MASK32)
-    bits = bits << 16 | (packet.dst_port & 0xFFFF)
     bits = bits << 32 | (packet.src & _MASK32)
+    bits = bits << 16 | (packet.dst_port & 0xFFFF)
     bits = bits << 16 | (packet.src_port & 0xFFFF)
     return bits << 1 | int(packet.established)
 
@@ -469,8 +469,8 @@ def _bits_packet(bits: int) -> Packet:
     return Packet(
         protocol=bits >> 97 & 0xFF,
         dst=bits >> 65 & _MASK32,
-        dst_port=bits >> 49 & 0xFFFF,
-        src=bits >> 17 & _MASK32,
+        src=bits >> 33 & _MASK32,
+        dst_port=bits >> 17 & 0xFFFF,
         src_port=bits >> 1 & 0xFFFF,
         established=bool(bits & 1),
     )

@@ -51,8 +51,12 @@ class _Groups:
     service: dict[str, Node] = field(default_factory=dict)
 
 
-def parse_acls(config: Config) -> tuple[Acl, ...]:
-    """Every IPv4 ACL the configuration defines, in configuration order."""
+def parse_acls(config: Config, *, nxos: bool = False) -> tuple[Acl, ...]:
+    """Every IPv4 ACL the configuration defines, in configuration order.
+
+    NX-OS writes ``ip access-list NAME`` (always extended), prefixes as ``A.B.C.D/LEN`` and
+    a ``statistics per-entry`` line; otherwise its entries read like IOS ones.
+    """
     groups = _Groups()
     for node in config.first("object-group"):
         words = node.words()
@@ -79,13 +83,19 @@ def parse_acls(config: Config) -> tuple[Acl, ...]:
         )
     for node in config.first("ip"):
         words = node.words()
-        if (
-            words[:2] == ["ip", "access-list"]
-            and len(words) >= 4
-            and words[2] in ("standard", "extended")
-        ):
-            entries = [(c, c.words()) for c in node.children]
+        if words[:2] != ["ip", "access-list"]:
+            continue
+        entries = [
+            (c, c.words()) for c in node.children if c.words() != ["statistics", "per-entry"]
+        ]
+        if len(words) >= 4 and words[2] in ("standard", "extended"):
             acls.append(_build(config.raw, node.text, words[3], words[2], entries, node, groups))
+        elif nxos and len(words) == 3:
+            acls.append(
+                _build(
+                    config.raw, node.text, words[2], "extended", entries, node, groups, nxos=True
+                )
+            )
     return tuple(acls)
 
 
@@ -101,6 +111,8 @@ def _build(
     entries: list[tuple[Node, list[str]]],
     header: Node,
     groups: _Groups,
+    *,
+    nxos: bool = False,
 ) -> Acl:
     rules: list[Rule] = []
     approximate: list[SourceLine] = []
@@ -114,7 +126,7 @@ def _build(
             continue
         evidence = raw.evidence(node)[0]
         try:
-            rule, approx = _entry(words, kind, groups, node.line, evidence.text, sequence)
+            rule, approx = _entry(words, kind, groups, node.line, evidence.text, sequence, nxos)
         except Unsupported as exc:
             unsupported.append(evidence.model_copy(update={"text": f"{evidence.text}  [{exc}]"}))
             continue
@@ -134,14 +146,20 @@ def _build(
 
 
 def _entry(
-    words: list[str], kind: str, groups: _Groups, line: int, text: str, sequence: int | None
+    words: list[str],
+    kind: str,
+    groups: _Groups,
+    line: int,
+    text: str,
+    sequence: int | None,
+    nxos: bool = False,
 ) -> tuple[Rule | None, bool]:
     """A rule from the words of one entry, and whether it is an approximation."""
     if not words or words[0] not in ("permit", "deny"):
         raise Unsupported(f"'{words[0] if words else ''}' is not permit/deny")
     action, rest = words[0], list(words[1:])
     if kind == "standard":
-        sources = _address(rest, groups, standard=True)
+        sources = _address(rest, groups, bare_host=True)
         _options(rest)
         return Rule(
             line=line,
@@ -162,9 +180,9 @@ def _entry(
     else:
         word = rest.pop(0)
         protocol = _protocol(word)
-    sources = _address(rest, groups)
+    sources = _address(rest, groups, bare_host=nxos)
     src_ports = _ports(rest, protocol) if protocol in (TCP, UDP) else None
-    destinations = _address(rest, groups)
+    destinations = _address(rest, groups, bare_host=nxos)
     dst_ports = _ports(rest, protocol) if protocol in (TCP, UDP) else None
     icmp: tuple[int | None, int | None] = (None, None)
     if protocol == ICMP:
@@ -210,7 +228,7 @@ def _protocol(word: str) -> int | None:
     raise Unsupported(f"unknown protocol '{word}'")
 
 
-def _address(rest: list[str], groups: _Groups, *, standard: bool = False) -> tuple[Address, ...]:
+def _address(rest: list[str], groups: _Groups, *, bare_host: bool = False) -> tuple[Address, ...]:
     """Consume an address spec from the front of ``rest``."""
     if not rest:
         raise Unsupported("missing address")
@@ -219,13 +237,20 @@ def _address(rest: list[str], groups: _Groups, *, standard: bool = False) -> tup
         return (ANY,)
     if word == "host" and rest:
         return (Address(value=_ip(rest.pop(0)), wildcard=0),)
-    if word == "object-group" and rest and not standard:
+    if word == "object-group" and rest:
         return _network_group(rest.pop(0), groups, set())
+    if "/" in word:  # NX-OS prefix notation
+        try:
+            network = ipaddress.IPv4Network(word, strict=False)
+        except ValueError:
+            raise Unsupported(f"'{word}' is not an IPv4 prefix") from None
+        return (Address(value=int(network.network_address), wildcard=int(network.hostmask)),)
     value = _ip(word)
     if rest and _is_ip(rest[0]):
         return (Address(value=value, wildcard=_ip(rest.pop(0))),)
-    if standard:
-        return (Address(value=value, wildcard=0),)  # `access-list 10 permit 10.1.1.1`
+    if bare_host:
+        # `access-list 10 permit 10.1.1.1` (standard), NX-OS `permit ip 10.1.1.1 any`
+        return (Address(value=value, wildcard=0),)
     raise Unsupported(f"address '{word}' has no wildcard")
 
 

@@ -28,13 +28,17 @@ def _interface(config: Config, node: Node) -> Interface:
     for child in node.children:
         words = child.words()
         relevant = True
-        if words[:2] == ["ip", "address"] and len(words) >= 4:
+        if words[:2] == ["ip", "address"] and len(words) >= 3:
+            # IOS: `ip address A MASK [secondary]`; NX-OS: `ip address A/LEN [secondary]`.
+            spec = (
+                words[2] if "/" in words[2] else f"{words[2]}/{words[3] if len(words) > 3 else ''}"
+            )
             try:
-                network = ipaddress.IPv4Interface(f"{words[2]}/{words[3]}")
+                network = ipaddress.IPv4Interface(spec)
             except ValueError:
                 relevant = False
             else:
-                addresses.append((words[2], network.network.prefixlen))
+                addresses.append((str(network.ip), network.network.prefixlen))
         elif words[:2] == ["switchport", "mode"] and len(words) >= 3:
             mode = words[2] if words[2] in ("access", "trunk") else mode
         elif (
@@ -48,6 +52,8 @@ def _interface(config: Config, node: Node) -> Interface:
                 acl_in = words[2]
             elif words[3] == "out":
                 acl_out = words[2]
+        elif words[:3] == ["ip", "port", "access-group"] and len(words) >= 5 and words[4] == "in":
+            acl_in = words[3]  # NX-OS port ACL on a layer-2 port
         elif words[:1] == ["encapsulation"] and option(words, "dot1Q") is not None:
             tag = option(words, "dot1Q") or ""
             vlan = int(tag) if tag.isdigit() else vlan

@@ -28,6 +28,8 @@ from smmcheck.parse.cisco import (
     read_config_tree,
     snmp_community,
 )
+from smmcheck.parse.ios_acl import parse_acls
+from smmcheck.parse.ios_interfaces import parse_interfaces
 from smmcheck.parse.tree import Node
 
 
@@ -65,6 +67,8 @@ def parse_nxos(text: str, *, source: str, sha256: str, name_hint: str) -> Device
             if len(n.words()) > 2 and n.words()[1] == "server"
         ),
         ntp_servers=tuple(_ntp(raw, first("ntp"))),
+        acls=parse_acls(config, nxos=True),
+        interfaces=parse_interfaces(config),
     )
 
 
