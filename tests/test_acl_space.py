@@ -559,6 +559,17 @@ def test_bdd_operations_are_canonical_and_agree_with_truth_tables(
     assert union == a
     witness = bdd.witness([a], [b])
     assert (witness is None) == (bdd.diff(a, b) == FALSE)
+    # The pairwise witness search makes the same choices as the general one.
+    prefer = {v: bool(v % 3) for v in range(8)}
+    assert bdd.witness([a], [b], prefer) == bdd.witness([a, TRUE], [b, FALSE], prefer)
+    assert bdd.witness([b]) == bdd.witness([b, TRUE])
+    # Longer decision lists (states of three entries and more) are the ite fold.
+    c = bdd.cube(dict(cube_lists[0])) if cube_lists else TRUE
+    entries = [(a, True), (b, False), (c, True), (bdd.or_(b, c), True), (bdd.not_(a), False)]
+    fold = FALSE
+    for node, verdict in reversed(entries):
+        fold = bdd.ite(node, TRUE if verdict else FALSE, fold)
+    assert bdd.decision_list(entries) == fold
 
 
 def test_bdd_stack_is_conjunction_of_ordered_blocks_and_cache_is_bounded() -> None:
@@ -566,6 +577,11 @@ def test_bdd_stack_is_conjunction_of_ordered_blocks_and_cache_is_bounded() -> No
     top = bdd.or_(bdd.cube({0: True, 1: False}), bdd.cube({1: True, 2: True}))
     bottom = bdd.or_(bdd.cube({5: True}), bdd.cube({6: False, 7: True}))
     assert bdd.stack(top, bottom) == bdd.and_(top, bottom)
+    assert bdd.stack(top, bdd.literal(7)) == bdd.and_(top, bdd.literal(7))  # order reused
+    assert bdd.stack(top, FALSE) == FALSE and bdd.stack(TRUE, bottom) == bottom
+    cube = bdd.bits_cube(2, 3, 0b101, 0b110)  # variables 2 and 3: 1 then 0; 4 free
+    assert cube == bdd.cube({2: True, 3: False})
+    assert bdd.bits_cube(2, 3, 0b101, 0b110, bottom) == bdd.and_(cube, bottom)
     for i in range(8):
         bdd.or_(bdd.literal(i), top)
     assert len(bdd._cache) <= 10 + 8 * 4  # cleared between top-level operations

@@ -55,13 +55,23 @@ def gc_paused(function: Callable[P, R]) -> Callable[P, R]:
 
 # Operation tags of the computed table (written as literals in the hot loops, where a
 # constant is cheaper to load than a global): AND 0, OR 1, DIFF 2, NOT 3, ITE 4,
-# MEETS 5, IMPLIES 6, STACK 7.
+# MEETS 5, IMPLIES 6.
 
 
 class BDD:
     """One BDD manager: its nodes, unique table and computed table."""
 
-    __slots__ = ("_cache", "_ops", "_unique", "cache_limit", "high", "low", "num_vars", "var")
+    __slots__ = (
+        "_cache",
+        "_ops",
+        "_orders",
+        "_unique",
+        "cache_limit",
+        "high",
+        "low",
+        "num_vars",
+        "var",
+    )
 
     def __init__(self, num_vars: int, cache_limit: int = 1 << 16) -> None:
         self.num_vars = num_vars
@@ -72,6 +82,7 @@ class BDD:
         self.high: list[int] = [FALSE, TRUE]
         self._unique: dict[tuple[int, int, int], int] = {}
         self._cache: dict[tuple[int, ...], int] = {}
+        self._orders: dict[int, list[int]] = {}  # for stack
         self._ops = _applies(self.var, self.low, self.high, self._unique, self._cache)
 
     # --- construction -------------------------------------------------------------------
@@ -104,22 +115,30 @@ class BDD:
             node = mk(v, FALSE, node) if value else mk(v, node, FALSE)
         return node
 
-    def bits_cube(self, first_var: int, width: int, value: int, care: int = -1) -> int:
+    def bits_cube(
+        self, first_var: int, width: int, value: int, care: int = -1, bottom: int = TRUE
+    ) -> int:
         """The cube of a ``width``-bit field stored most significant bit first from
         ``first_var``: bits set in ``care`` must equal ``value``; the others are free (absent
-        from the cube, which is what makes non-contiguous wildcards exact)."""
-        node = TRUE
+        from the cube, which is what makes non-contiguous wildcards exact). With
+        ``bottom``, the cube stacked on it (its conjunction with ``bottom``, whose
+        variables must all come after the field's), built in place."""
+        if bottom == FALSE:
+            return FALSE
+        node = bottom
         var, low, high, unique = self.var, self.low, self.high, self._unique
+        lookup, new_var, new_low, new_high = unique.get, var.append, low.append, high.append
+        v = first_var + width
         for i in range(width):  # least significant bit first: build bottom-up
+            v -= 1
             if (care >> i) & 1:
-                v = first_var + width - 1 - i
                 key = (v, FALSE, node) if (value >> i) & 1 else (v, node, FALSE)
-                found = unique.get(key)  # mk, inlined (its children differ by design)
+                found = lookup(key)  # mk, inlined (its children differ by design)
                 if found is None:
                     found = len(var)
-                    var.append(v)
-                    low.append(key[1])
-                    high.append(key[2])
+                    new_var(v)
+                    new_low(key[1])
+                    new_high(key[2])
                     unique[key] = found
                 node = found
         return node
@@ -162,8 +181,53 @@ class BDD:
     def stack(self, top: int, bottom: int) -> int:
         """``top & bottom`` when every variable of ``top`` comes before every variable of
         ``bottom`` (the caller's promise): ``top`` with its TRUE leaf replaced by
-        ``bottom``, one node made per node of ``top``, instead of a pairwise apply."""
-        return self._run(self._ops.stack, top, bottom)
+        ``bottom``, one node made per node of ``top``, instead of a pairwise apply.
+
+        A loop over ``top``'s nodes in increasing id order (children before parents),
+        kept per ``top``: access lists stack the same address and port sets on many
+        different remainders."""
+        if top <= TRUE or bottom == TRUE:
+            return bottom if top == TRUE else top
+        if bottom == FALSE:
+            return FALSE
+        order = self._orders.get(top)
+        if order is None:
+            order = self._order(top)
+        var, low, high, unique = self.var, self.low, self.high, self._unique
+        lookup, new_var, new_low, new_high = unique.get, var.append, low.append, high.append
+        built = {FALSE: FALSE, TRUE: bottom}
+        node = bottom
+        for n in order:
+            # The image of top's nodes is one-to-one (bottom is below them all), so the
+            # children stay distinct: no reduction to check.
+            key = (var[n], built[low[n]], built[high[n]])
+            found = lookup(key)
+            if found is None:
+                found = len(var)
+                new_var(key[0])
+                new_low(key[1])
+                new_high(key[2])
+                unique[key] = found
+            built[n] = node = found
+        return node  # top's own image: top has the largest id of its nodes
+
+    def _order(self, top: int) -> list[int]:
+        # The internal nodes under ``top`` in increasing id order, remembered (a bounded
+        # table, like the computed one).
+        if len(self._orders) >= self.cache_limit:
+            self._orders.clear()
+        low, high = self.low, self.high
+        seen = {top}
+        todo = [top]
+        while todo:
+            n = todo.pop()
+            for child in (low[n], high[n]):
+                if child > TRUE and child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        order = sorted(seen)
+        self._orders[top] = order
+        return order
 
     def intersects(self, a: int, b: int) -> bool:
         """Whether ``a & b`` is satisfiable, without building it."""
@@ -196,7 +260,7 @@ class BDD:
 
     # --- decision lists (first match) --------------------------------------------------
 
-    def decision_list(self, entries: Sequence[tuple[int, bool]]) -> int:  # noqa: PLR0915
+    def decision_list(self, entries: Sequence[tuple[int, bool]]) -> int:
         """The set where the first entry ``(node, verdict)`` containing the point has
         verdict True: an access list's first match with the implicit deny at the end.
 
@@ -213,64 +277,91 @@ class BDD:
         In a state an entry is a signed node id: ``+n`` permit, ``-n`` deny (ids of
         internal nodes are >= 2 and TRUE is 1, so signs never collide); a TRUE cofactor
         is ``+1`` or ``-1``, and ends the state. Trailing denies are dropped: the
-        implicit deny does the same."""
+        implicit deny does the same. A state of two entries is a binary apply (``a | b``
+        for two permits, ``b & ~a`` for a deny then a permit) and is handed to it: the
+        same nodes, at a fraction of the cost of a state (half the states of a long
+        list are pairs)."""
         signed: list[int] = []
         for node, verdict in entries:
             if node != FALSE:
                 signed.append(node if verdict else -node)
                 if node == TRUE:
                     break  # nothing after a match-all entry can be reached
+        while signed and signed[-1] < 0:
+            signed.pop()
+        if len(signed) <= 1:
+            return signed[0] if signed else FALSE
+        return self._run(self._decide, tuple(signed))
+
+    def _decide(self, start: tuple[int, ...]) -> int:  # noqa: PLR0915 (inlined hot path)
+        # decision_list's walk, from a settled state: two entries or more, none FALSE,
+        # TRUE only last, a permit last.
         var, low, high, unique = self.var, self.low, self.high, self._unique
         lookup, new_var, new_low, new_high = unique.get, var.append, low.append, high.append
+        or_, diff = self._ops.or_, self._ops.diff
         memo: dict[tuple[int, ...], int] = {}
+        remembered = memo.get
 
-        def solve(items: tuple[int, ...]) -> int:  # noqa: PLR0915 (inlined: the hot path)
-            # ``items`` is settled: two entries or more, none FALSE, TRUE only last.
-            tops = [var[x] if x > 0 else var[-x] for x in items]
-            v = min(tops)
+        def solve(items: tuple[int, ...]) -> int:  # noqa: PLR0915 (the hot path)
+            # ``items`` is settled and has three entries or more.
+            v = min([var[x] if x > 0 else var[-x] for x in items])
             lo: list[int] = []
             hi: list[int] = []
-            lo_open = hi_open = True  # closed after an entry whose cofactor is TRUE
-            for x, top in zip(items, tops, strict=True):
-                if top == v:
-                    if x > 0:
-                        c0, c1 = low[x], high[x]
-                    else:
-                        c0, c1 = -low[-x], -high[-x]
-                    if lo_open and c0:  # empty cofactors drop out
-                        lo.append(c0)
-                        lo_open = not -2 < c0 < 2
-                    if hi_open and c1:
-                        hi.append(c1)
-                        hi_open = not -2 < c1 < 2
-                    if not (lo_open or hi_open):
-                        break
-                else:  # the entry does not test v: the same on both sides
-                    if lo_open:
+            for x in items:
+                if x > 0:
+                    if var[x] != v:  # the entry does not test v: the same on both sides
                         lo.append(x)
-                    if hi_open:
                         hi.append(x)
-            # Each side: drop trailing denies; a side of one entry is that entry's node
-            # (one permit, or TRUE); else its state's node. Inlined: the hot path.
+                        continue
+                    c0, c1 = low[x], high[x]
+                else:
+                    if var[-x] != v:
+                        lo.append(x)
+                        hi.append(x)
+                        continue
+                    c0, c1 = -low[-x], -high[-x]
+                if c0:  # empty cofactors drop out
+                    lo.append(c0)
+                if c1:
+                    hi.append(c1)
+            # Cut each side after its first TRUE entry, which decides everything below it.
+            if TRUE in lo:
+                del lo[lo.index(TRUE) + 1 :]
+            if -TRUE in lo:
+                del lo[lo.index(-TRUE) + 1 :]
+            if TRUE in hi:
+                del hi[hi.index(TRUE) + 1 :]
+            if -TRUE in hi:
+                del hi[hi.index(-TRUE) + 1 :]
+            # Each side: drop trailing denies; one entry is that entry's node (a permit,
+            # or TRUE), two are an apply, more are a state. Inlined: the hot path.
             while lo and lo[-1] < 0:
                 lo.pop()
-            if len(lo) > 1:
+            n = len(lo)
+            if n > 2:
                 state = tuple(lo)
-                lo_node = memo.get(state)
+                lo_node = remembered(state)
                 if lo_node is None:
                     lo_node = solve(state)
+            elif n == 2:
+                a, b = lo
+                lo_node = or_(a, b) if a > 0 else diff(b, -a)
             else:
-                lo_node = lo[0] if lo else FALSE
+                lo_node = lo[0] if n else FALSE
             while hi and hi[-1] < 0:
                 hi.pop()
-            if len(hi) > 1:
+            n = len(hi)
+            if n > 2:
                 state = tuple(hi)
-                hi_node = memo.get(state)
+                hi_node = remembered(state)
                 if hi_node is None:
                     hi_node = solve(state)
+            elif n == 2:
+                a, b = hi
+                hi_node = or_(a, b) if a > 0 else diff(b, -a)
             else:
-                hi_node = hi[0] if hi else FALSE
-            if lo_node == hi_node:  # mk, inlined: this is the hot path
+                hi_node = hi[0] if n else FALSE
+            if lo_node == hi_node:  # mk, inlined
                 node = lo_node
             else:
                 key = (v, lo_node, hi_node)
@@ -286,11 +377,10 @@ class BDD:
             memo[items] = node
             return node
 
-        while signed and signed[-1] < 0:
-            signed.pop()
-        if len(signed) <= 1:
-            return signed[0] if signed else FALSE
-        return self._run(solve, tuple(signed))
+        if len(start) == 2:
+            a, b = start
+            return or_(a, b) if a > 0 else diff(b, -a)
+        return solve(start)
 
     def first_hits(self, nodes: Sequence[int]) -> set[int]:
         """The indices ``i`` such that some point is in ``nodes[i]`` and in no earlier
@@ -360,6 +450,7 @@ class BDD:
     def clear_cache(self) -> None:
         """Forget the computed table (the nodes stay valid)."""
         self._cache.clear()
+        self._orders.clear()
 
     # --- queries ------------------------------------------------------------------------
 
@@ -430,7 +521,13 @@ class BDD:
         no ``exclude`` node, or None: ``pick(and(include) & ~or(exclude))`` without
         building either. A depth-first search over the tuples of cofactors, preferred
         value first; it stops at the first witness, and memoises the tuples that have
-        none, so that a proof of emptiness visits each reachable tuple once."""
+        none, so that a proof of emptiness visits each reachable tuple once. One node
+        against at most one is the common query, and is answered by the memoised
+        ``implies`` apply instead (the same witness, see :meth:`_pair_witness`)."""
+        if len(include) == 1 and len(exclude) <= 1:
+            return self._run(
+                self._pair_witness, include[0], exclude[0] if exclude else FALSE, prefer
+            )
         var, low, high = self.var, self.low, self.high
         failed: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
         path: dict[int, bool] = {}
@@ -442,6 +539,9 @@ class BDD:
             exc = tuple([n for n in exc if n != FALSE])
             if not (inc or exc):
                 return True
+            for n in inc:  # no point is both in n and outside n
+                if n in exc:
+                    return False
             key = (inc, exc)
             if key in failed:
                 return False
@@ -461,6 +561,34 @@ class BDD:
 
         found = self._run(search, tuple(include), tuple(exclude))
         return path if found else None
+
+    def _pair_witness(
+        self, a: int, b: int, prefer: Mapping[int, bool] | None
+    ) -> dict[int, bool] | None:
+        # witness([a], [b]): the same depth-first choice (the preferred value of each
+        # variable when that side has a point of a & ~b), but each side is tested with
+        # the memoised ``implies`` apply (no witness on a side: it implies b there),
+        # which also proves emptiness far more cheaply than the generic search.
+        implies = self._ops.implies
+        if implies(a, b):
+            return None
+        var, low, high = self.var, self.low, self.high
+        path: dict[int, bool] = {}
+        while a != TRUE or b != FALSE:  # a & ~b is not empty here
+            va, vb = var[a], var[b]
+            v = va if va < vb else vb
+            want = prefer.get(v, False) if prefer is not None else False
+            a0, a1 = (low[a], high[a]) if va == v else (a, a)
+            b0, b1 = (low[b], high[b]) if vb == v else (b, b)
+            if want:
+                a0, a1, b0, b1 = a1, a0, b1, b0
+            if implies(a0, b0):  # nothing on the preferred side: take the other
+                want = not want
+                a, b = a1, b1
+            else:
+                a, b = a0, b0
+            path[v] = want
+        return path
 
     def paths(self, node: int) -> Iterator[dict[int, bool]]:
         """Every path to TRUE as a partial assignment (a cube): the cubes are disjoint and
@@ -495,7 +623,6 @@ class _Ops(NamedTuple):
     ite: Callable[[int, int, int], int]
     meets: Callable[[int, int], int]
     implies: Callable[[int, int], int]
-    stack: Callable[[int, int], int]
 
 
 def _applies(  # noqa: PLR0915 (one closure per operation, sharing the tables)
@@ -708,20 +835,4 @@ def _applies(  # noqa: PLR0915 (one closure per operation, sharing the tables)
             cache[key] = TRUE
         return r
 
-    def stack(a: int, b: int) -> int:
-        if a <= TRUE or b == TRUE:
-            return b if a == TRUE else a
-        if b == FALSE:
-            return FALSE
-        key = (7, a, b)
-        r = get(key)
-        if r is None:
-            # Terminal children inline: most nodes of a cube have a FALSE child.
-            lo, hi = low[a], high[a]
-            lo = stack(lo, b) if lo > TRUE else b if lo == TRUE else FALSE
-            hi = stack(hi, b) if hi > TRUE else b if hi == TRUE else FALSE
-            r = mk(var[a], lo, hi)
-            cache[key] = r
-        return r
-
-    return _Ops(mk, and_, or_, not_, diff, ite, meets, implies, stack)
+    return _Ops(mk, and_, or_, not_, diff, ite, meets, implies)

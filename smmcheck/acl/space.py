@@ -4,13 +4,17 @@ filterLineReachability, in pure Python).
 
 A packet is 105 boolean variables, each field most significant bit first, in this order:
 
-    protocol (8) | destination address (32) | destination port (16)
-    | source address (32) | source port (16) | established (1)
+    protocol (8) | destination address (32) | source address (32)
+    | destination port (16) | source port (16) | established (1)
 
 The protocol splits the space first (ports only mean something for TCP, UDP and ICMP),
-and each destination is followed by its ports, the way access lists are written (many
-sources per service on a server). What costs is lines with ``any`` destination and ports:
-their ports are repeated under every destination the list distinguishes.
+then the addresses, destination first, and the ports last: many lines share a service,
+so the port blocks are shared between them, and the address tries merge above them. What
+costs is lines with ``any`` destination: their sources are merged again under every
+destination the list distinguishes. On the benchmark's 2,000-line list this order makes
+the permitted set 40% smaller (179k nodes) than destination, destination port, source,
+source port (293k), and is faster to build than putting the source first (157k nodes,
+but every ``any``-source line carried through the destinations).
 
 A :class:`PacketSpace` owns one BDD manager; its results are node ints valid only in that
 space. Create one per analysis: nodes are never freed, the manager is the unit of memory.
@@ -240,29 +244,36 @@ class PacketSpace:
 
         Each field is a set over its own block of variables, and the blocks come in
         order, so a product of them is a stack (each block's TRUE leaf replaced by the
-        block below, :meth:`BDD.stack`), not a pairwise apply. Services of the same
-        protocol, source ports and ``established`` share one stack, with the union of
-        their destination ports (an object-group of ports costs one port set)."""
+        block below, :meth:`BDD.stack`), not a pairwise apply; a single address is built
+        straight onto the blocks below it. Services of the same protocol share one
+        stack, with the union of their port blocks (an object-group of services costs
+        one port set per protocol)."""
         cached = self._rules.get(id(rule))
         if cached is not None and cached[0] is rule:
             return cached[1]
         bdd = self.bdd
-        destinations = self.addresses("dst", rule.destinations)
-        sources = self.addresses("src", rule.sources)
-        groups: dict[tuple[int, int, int], int] = {}
-        if FALSE not in (destinations, sources):
-            for service in rule.services:
-                proto, dst_ports, src_ports, established = self._service_parts(service)
-                if FALSE not in (proto, dst_ports, src_ports):
-                    key = (proto, src_ports, established)
-                    groups[key] = bdd.or_(groups.get(key, FALSE), dst_ports)
+        groups: dict[int, int] = {}  # protocol set -> union of its port blocks
+        for service in rule.services:
+            proto, dst_ports, src_ports, established = self._service_parts(service)
+            if FALSE not in (proto, dst_ports, src_ports):
+                ports = bdd.stack(dst_ports, bdd.stack(src_ports, established))
+                groups[proto] = bdd.or_(groups.get(proto, FALSE), ports)
         node = FALSE
-        stack = bdd.stack
-        for (proto, src_ports, established), dst_ports in groups.items():
-            below = stack(sources, stack(dst_ports, stack(src_ports, established)))
-            node = bdd.or_(node, stack(proto, stack(destinations, below)))
+        for proto, ports in groups.items():
+            below = self._onto("dst", rule.destinations, self._onto("src", rule.sources, ports))
+            node = bdd.or_(node, bdd.stack(proto, below))
         self._rules[id(rule)] = (rule, node)  # keeps the rule alive, so its id stays unique
         return node
+
+    def _onto(self, field: Field, addresses: Sequence[Address], below: int) -> int:
+        # The ``field`` addresses stacked on ``below``: one address is built in place.
+        if len(addresses) != 1:
+            return self.bdd.stack(self.addresses(field, addresses), below)
+        address = addresses[0]
+        if address.value & ~address.wildcard & ~_MASK32:
+            return FALSE  # a cared-for bit above 32: no IPv4 address matches
+        care = ~address.wildcard & _MASK32
+        return self.bdd.bits_cube(_ADDRESS_BASE[field], 32, address.value, care, below)
 
     @gc_paused
     def permitted(self, rules: Sequence[Rule]) -> int:
