@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from smmcheck.acl.model import TCP, UDP, Address, Packet, Rule, first_match
+from smmcheck.acl.model import TCP, UDP, Address, Packet, PortRange, Rule, Service, first_match
 from smmcheck.acl.space import PacketSpace
 from smmcheck.facts import Acl, DeviceFacts, Interface, SourceLine
 from smmcheck.project import Project
@@ -119,6 +119,49 @@ def inbound_filter(space: PacketSpace, facts: DeviceFacts, interface: Interface)
     return space.permitted(acls[name].rules), name
 
 
+def management_plane(space: PacketSpace, facts: DeviceFacts) -> int:
+    """Packets the vty lines let through: everything except SSH/Telnet to the device's own
+    addresses that no vty line would accept (transport input and inbound access-class).
+
+    IOS hands a session to any free vty line, so a packet gets in when some line accepts
+    it. An unknown transport counts as accepting (over-approximation keeps proofs sound).
+    """
+    own = [
+        Address(value=int(ipaddress.IPv4Address(a)), wildcard=0)
+        for interface in facts.interfaces or ()
+        for a, _ in interface.addresses
+    ]
+    vtys = [line for line in facts.management_lines or () if line.kind == "vty"]
+    if not own or not vtys:
+        return space.everything
+    acls = {acl.name: acl for acl in facts.acls or ()}
+    accepted = space.nothing
+    for line in vtys:
+        ports = []
+        transports = line.transport_input
+        if transports is None or {"ssh", "all"} & set(transports):
+            ports.append(PortRange(22, 22))
+        if line.telnet_accepted is not False:
+            ports.append(PortRange(23, 23))
+        if not ports:
+            continue
+        acl = acls.get(line.access_class_in or "")
+        sources = (
+            space.permitted(acl.rules)
+            if acl is not None and not acl.unsupported
+            else space.everything
+        )
+        accepted = space.or_(
+            accepted,
+            space.and_(sources, space.services([Service(protocol=TCP, dst_ports=tuple(ports))])),
+        )
+    to_vty = space.and_(
+        space.addresses("dst", own),
+        space.services([Service(protocol=TCP, dst_ports=(PortRange(22, 23),))]),
+    )
+    return space.or_(space.not_(to_vty), accepted)
+
+
 def _judge(
     space: PacketSpace, facts: DeviceFacts, project: Project, point: _Point, acls: dict[str, Acl]
 ) -> tuple[str, str, list[SourceLine]]:
@@ -146,10 +189,15 @@ def _judge(
             )
     rules: tuple[Rule, ...] = acl.rules if acl else ()
     permitted, _label = inbound_filter(space, facts, interface)
+    # Sessions to the device's own vty lines also pass their access-class.
+    permitted = space.and_(permitted, management_plane(space, facts))
     # A witness search proves "nothing else is permitted" without building the set.
     if space.find([permitted, source], [allowed]) is None:
         return "pass", f"{where} {how} permits zone {point.zone} only within its flows", lines
-    packet = _counterexample(space, [permitted, source], allowed, destinations, project, point.zone)
+    own = {a for i in facts.interfaces or () for a, _ in i.addresses}
+    packet = _counterexample(
+        space, [permitted, source], allowed, destinations, project, point.zone, own
+    )
     rule = first_match(rules, packet) if rules else None
     flow = _describe(packet)
     if rule is not None:
@@ -200,11 +248,14 @@ def _counterexample(
     destinations: list[Address],
     project: Project,
     zone: str,
+    own: set[str],
 ) -> Packet:
     """A concrete permitted, disallowed packet that reads well: towards an allowed
     destination if possible, on a well-known port if possible, else the smallest port."""
     subnet = ipaddress.IPv4Network(project.zones[zone].subnets[0])
-    src = int(subnet.network_address) + (1 if subnet.num_addresses > 2 else 0)
+    # A device in the zone, not the router's own address in it (the SVI is usually .1).
+    hosts = [h for _, h in zip(range(16), subnet.hosts(), strict=False) if str(h) not in own]
+    src = int(hosts[0]) if hosts else int(subnet.network_address)
     dst = destinations[0].value if destinations else 0
     regions = [inside]
     if destinations:

@@ -64,7 +64,7 @@ def test_unenforced_vlan_interface_fails_with_no_inbound_acl(tmp_path: Path) -> 
     status, message = _check([DEMO / "core-sw01.cfg"], intent)["core-sw01", "iot-segmentation"]
     assert status == "fail"
     assert (
-        "Vlan20 (interface, no inbound ACL) permits tcp 10.20.0.1:49152 -> 10.10.0.0:23" in message
+        "Vlan20 (interface, no inbound ACL) permits tcp 10.20.0.2:49152 -> 10.10.0.0:23" in message
     )
 
 
