@@ -286,8 +286,7 @@ def _describe(packet: Packet) -> str:
 
 def prefixes(subnets: list[str]) -> list[Address]:
     """Address matches for IPv4 prefixes."""
-    networks = [ipaddress.IPv4Network(s) for s in subnets]
-    return [Address(value=int(n.network_address), wildcard=int(n.hostmask)) for n in networks]
+    return [Address.from_prefix(s) for s in subnets]
 
 
 def _lines(lines: list[SourceLine]) -> tuple[SourceLine, ...]:

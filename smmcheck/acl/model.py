@@ -9,6 +9,7 @@ unions of addresses and services. For ICMP, ``src_ports`` carries the ICMP type 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal, NamedTuple
 
 from smmcheck.frozen import Frozen
@@ -22,6 +23,12 @@ class Address(Frozen):
 
     value: int
     wildcard: int
+
+    @classmethod
+    def from_prefix(cls, prefix: str) -> Address:
+        """The match for an IPv4 prefix such as ``10.30.0.0/24`` (host bits ignored)."""
+        network = ipaddress.IPv4Network(prefix, strict=False)
+        return cls(value=int(network.network_address), wildcard=int(network.hostmask))
 
     def matches(self, address: int) -> bool:
         """Whether ``address`` (an IPv4 integer) is in this match."""

@@ -240,11 +240,7 @@ def _address(rest: list[str], groups: _Groups, *, bare_host: bool = False) -> tu
     if word == "object-group" and rest:
         return _network_group(rest.pop(0), groups, set())
     if "/" in word:  # NX-OS prefix notation
-        try:
-            network = ipaddress.IPv4Network(word, strict=False)
-        except ValueError:
-            raise Unsupported(f"'{word}' is not an IPv4 prefix") from None
-        return (Address(value=int(network.network_address), wildcard=int(network.hostmask)),)
+        return (_prefix(word),)
     value = _ip(word)
     if rest and _is_ip(rest[0]):
         return (Address(value=value, wildcard=_ip(rest.pop(0))),)
@@ -331,12 +327,17 @@ def _options(rest: list[str]) -> bool:
     return approx
 
 
-def _network_group(name: str, groups: _Groups, seen: set[str]) -> tuple[Address, ...]:
-    node = groups.network.get(name)
+def _group(table: dict[str, Node], kind: str, name: str, seen: set[str]) -> Node:
+    node = table.get(name)
     if node is None:
-        raise Unsupported(f"object-group network '{name}' is not defined")
+        raise Unsupported(f"object-group {kind} '{name}' is not defined")
     if name in seen:
         raise Unsupported(f"object-group '{name}' contains itself")
+    return node
+
+
+def _network_group(name: str, groups: _Groups, seen: set[str]) -> tuple[Address, ...]:
+    node = _group(groups.network, "network", name, seen)
     found: list[Address] = []
     for child in node.children:
         words = child.words()
@@ -354,21 +355,14 @@ def _network_group(name: str, groups: _Groups, seen: set[str]) -> tuple[Address,
             # Network object-groups take a subnet mask, not a wildcard.
             found.append(Address(value=_ip(words[0]), wildcard=~_ip(words[1]) & ANY_WILDCARD))
         elif len(words) == 1 and "/" in words[0]:
-            network = ipaddress.IPv4Network(words[0], strict=False)
-            found.append(
-                Address(value=int(network.network_address), wildcard=int(network.hostmask))
-            )
+            found.append(_prefix(words[0]))
         else:
             raise Unsupported(f"object-group '{name}' entry '{child.text}'")
     return tuple(found)
 
 
 def _service_group(name: str, groups: _Groups, seen: set[str]) -> tuple[Service, ...]:
-    node = groups.service.get(name)
-    if node is None:
-        raise Unsupported(f"object-group service '{name}' is not defined")
-    if name in seen:
-        raise Unsupported(f"object-group '{name}' contains itself")
+    node = _group(groups.service, "service", name, seen)
     found: list[Service] = []
     for child in node.children:
         words = child.words()
@@ -401,11 +395,18 @@ def _service_group(name: str, groups: _Groups, seen: set[str]) -> tuple[Service,
     return tuple(found)
 
 
+def _prefix(text: str) -> Address:
+    try:
+        return Address.from_prefix(text)
+    except ValueError:
+        raise Unsupported(f"'{text}' is not an IPv4 prefix") from None
+
+
 def _range_addresses(first: str, last: str) -> list[Address]:
     networks = ipaddress.summarize_address_range(
         ipaddress.IPv4Address(first), ipaddress.IPv4Address(last)
     )
-    return [Address(value=int(n.network_address), wildcard=int(n.hostmask)) for n in networks]
+    return [Address.from_prefix(str(n)) for n in networks]
 
 
 def _ip(word: str) -> int:
