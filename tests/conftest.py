@@ -1,6 +1,15 @@
-"""Shared fixtures: every test gets its own smmcheck cache folder."""
+"""Shared fixtures: a private smmcheck cache for every test, and a real sshd on loopback."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -10,3 +19,67 @@ def _private_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SMMCHECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+# --- a real OpenSSH server on loopback, for the collectors ---------------------------------
+
+
+@dataclass(frozen=True)
+class SshServer:
+    """A running sshd: where it listens, its host key, and a client key it accepts."""
+
+    port: int
+    host_key_pub: str
+    client_key: Path
+    other_key: Path  # a valid key the server does not accept
+    user: str
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    """Debian's OpenSSH server on 127.0.0.1, with its own config and keys (installed by
+    .ci/run). It runs as root, as CI does: privilege separation needs it."""
+    binary = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not Path(binary).exists() or os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide openssh-server and run as root (see .ci/run)")
+        pytest.skip("needs openssh-server and root")
+    folder = tmp_path_factory.mktemp("sshd")
+    for name in ("host_key", "client_key", "other_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / name)], check=True
+        )
+    (folder / "authorized_keys").write_text((folder / "client_key.pub").read_text())
+    port = _free_port()
+    config = folder / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder}/host_key\n"
+        f"PidFile {folder}/sshd.pid\nAuthorizedKeysFile {folder}/authorized_keys\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel ERROR\n"
+        "MaxStartups 100:30:200\n"
+    )
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen([binary, "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("sshd did not start")
+    key_type, key_data = (folder / "host_key.pub").read_text().split()[:2]
+    yield SshServer(
+        port, f"{key_type} {key_data}", folder / "client_key", folder / "other_key", "root"
+    )
+    process.terminate()
+    process.wait(timeout=10)

@@ -23,6 +23,11 @@ EXIT_INTERRUPTED = 130
 # command name -> (module, attribute, one-line help shown by `smmcheck --help`)
 _COMMANDS = {
     "check": ("smmcheck.cli.check", "check", "Check configuration files or folders offline."),
+    "collect": (
+        "smmcheck.cli.collect",
+        "collect",
+        "Collect device outputs over SSH into a snapshot.",
+    ),
     "policy": ("smmcheck.cli.policy", "policy", "List, show, test and lint policies."),
     "demo": ("smmcheck.cli.demo", "demo", "Audit the bundled demo plant network."),
     "flows": ("smmcheck.cli.flows", "flows", "Show what a zone can reach through its ACLs."),

@@ -1,0 +1,184 @@
+"""Collection from a real OpenSSH server on loopback (this host as a Linux gateway)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smmcheck.cli.main import main
+from smmcheck.snapshot import read_manifest, verify
+
+PLANTED = "Planted-Secret-4711"
+
+
+def _inventory(tmp_path: Path, server: Any, *, key: Path | None = None, extra: str = "") -> Path:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        "defaults:\n"
+        f"  username: {server.user}\n"
+        "  password: {env: SMM_TEST_PASSWORD}\n"
+        "devices:\n"
+        f"  - {{name: gw-01, host: 127.0.0.1, port: {server.port}, platform: linux,"
+        f" category: gateway, site: plant-a, key_file: '{key or server.client_key}'}}\n" + extra
+    )
+    return path
+
+
+def _known_hosts(tmp_path: Path, server: Any, key: str | None = None) -> Path:
+    path = tmp_path / "known_hosts"
+    path.write_text(f"[127.0.0.1]:{server.port} {key or server.host_key_pub}\n")
+    return path
+
+
+def _collect(tmp_path: Path, inventory: Path, known_hosts: Path, *extra: str) -> tuple[int, Path]:
+    snapshot = tmp_path / "snapshot"
+    code = main(
+        [
+            "collect",
+            "--inventory",
+            str(inventory),
+            "--output",
+            str(snapshot),
+            "--known-hosts",
+            str(known_hosts),
+            *extra,
+        ]
+    )
+    return code, snapshot
+
+
+@pytest.fixture(autouse=True)
+def _planted_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Referenced by the inventory; the server only takes keys, so it is never needed, and
+    # it must never appear anywhere smmcheck writes.
+    monkeypatch.setenv("SMM_TEST_PASSWORD", PLANTED)
+
+
+def test_linux_gateway_is_collected_into_a_verifiable_snapshot(
+    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, snapshot = _collect(tmp_path, _inventory(tmp_path, sshd), _known_hosts(tmp_path, sshd))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    manifest = read_manifest(snapshot)
+    assert manifest is not None
+    (device,) = manifest.devices
+    assert (device.name, device.status, device.platform, device.site) == (
+        "gw-01",
+        "ok",
+        "linux",
+        "plant-a",
+    )
+    expected = subprocess.run(
+        ["ssh-keygen", "-lf", "-"],
+        input=sshd.host_key_pub,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[1]
+    assert device.host_key is not None and device.host_key.sha256 == expected
+    outputs = {o.name: o for o in device.outputs}
+    assert outputs["os-release"].complete
+    assert "ID=" in (snapshot / "gw-01" / "os-release.txt").read_text()
+    assert outputs["listening-sockets"].exit_status == 0
+    assert f":{sshd.port}" in (snapshot / "gw-01" / "listening-sockets.txt").read_text()
+    assert verify(snapshot, manifest) == []
+    written = "".join(p.read_text(errors="replace") for p in snapshot.rglob("*") if p.is_file())
+    assert PLANTED not in written + out + err
+
+
+def test_tampered_output_no_longer_verifies(tmp_path: Path, sshd: Any) -> None:
+    code, snapshot = _collect(tmp_path, _inventory(tmp_path, sshd), _known_hosts(tmp_path, sshd))
+    assert code == 0
+    (snapshot / "gw-01" / "uname.txt").write_text("Linux forged 1.0\n")
+    manifest = read_manifest(snapshot)
+    assert manifest is not None
+    assert verify(snapshot, manifest) == ["gw-01/uname.txt: sha256 differs from the manifest"]
+
+
+def test_unknown_host_key_is_refused(
+    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    code, snapshot = _collect(tmp_path, _inventory(tmp_path, sshd), empty)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "gw-01: not collected: unknown host key for 127.0.0.1" in err
+    manifest = read_manifest(snapshot)
+    assert manifest is not None and manifest.devices[0].outputs == []
+
+
+def test_trust_on_first_use_records_the_key_and_verifies_it_next_time(
+    tmp_path: Path, sshd: Any
+) -> None:
+    known = tmp_path / "known_hosts"
+    code, _ = _collect(tmp_path, _inventory(tmp_path, sshd), known, "--accept-new-host-keys")
+    assert code == 0
+    assert sshd.host_key_pub.split()[1] in known.read_text()
+    assert _collect(tmp_path, _inventory(tmp_path, sshd), known)[0] == 0
+
+
+def test_changed_host_key_is_always_refused(
+    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = Path(str(sshd.other_key) + ".pub").read_text().split()
+    known = _known_hosts(tmp_path, sshd, key=f"{other[0]} {other[1]}")
+    code, _ = _collect(tmp_path, _inventory(tmp_path, sshd), known, "--accept-new-host-keys")
+    assert code == 3
+    assert "host key of 127.0.0.1:" in capsys.readouterr().err
+
+
+def test_authentication_failure_is_a_device_error(
+    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = _inventory(tmp_path, sshd, key=sshd.other_key)
+    code, _ = _collect(tmp_path, inventory, _known_hosts(tmp_path, sshd))
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "gw-01: not collected: authentication failed" in err
+    assert PLANTED not in err
+
+
+def test_refused_connection_fails_one_device_and_the_run_goes_on(
+    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    extra = (
+        f"  - {{name: gw-02, host: 127.0.0.1, port: {closed}, platform: linux,"
+        f" key_file: '{sshd.client_key}'}}\n"
+    )
+    code, snapshot = _collect(
+        tmp_path, _inventory(tmp_path, sshd, extra=extra), _known_hosts(tmp_path, sshd)
+    )
+    assert code == 3
+    assert (
+        f"gw-02: not collected: connection refused by 127.0.0.1:{closed}" in capsys.readouterr().err
+    )
+    status = {
+        d["name"]: d["status"]
+        for d in json.loads((snapshot / "manifest.json").read_text())["devices"]
+    }
+    assert status == {"gw-01": "ok", "gw-02": "error"}
+
+
+def test_platform_without_a_collector_yet_is_an_explicit_device_error(
+    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = "  - {name: sw-01, host: 127.0.0.1, port: 1, platform: cisco_ios}\n"
+    code, _ = _collect(
+        tmp_path, _inventory(tmp_path, sshd, extra=extra), _known_hosts(tmp_path, sshd)
+    )
+    assert code == 3
+    assert (
+        "sw-01: not collected: collection over netmiko (cisco_ios) is not available yet"
+        in capsys.readouterr().err
+    )
