@@ -27,10 +27,51 @@ _NOT_CONFIG = {
 
 @dataclass(frozen=True)
 class ConfigFile:
-    """A file to check, and whether the user named it (not just its folder)."""
+    """A file to check, and whether the user named it (not just its folder).
+
+    Files from a snapshot carry what the manifest knows (device name, platform, site), or
+    the ``problem`` that keeps the device from being checked.
+    """
 
     path: Path
     explicit: bool
+    device: str | None = None
+    platform: str | None = None
+    site: str | None = None
+    problem: str | None = None
+
+
+# The output of a snapshot that holds each platform's configuration.
+_CONFIG_OUTPUT = {"cisco_ios": "running-config", "cisco_nxos": "running-config"}
+
+
+def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
+    """The configurations in a snapshot folder, or None when it is not a snapshot."""
+    from smmcheck.snapshot import read_manifest, sha256_hex
+
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return None
+    found = []
+    for device in manifest.devices:
+        meta = {"device": device.name, "platform": device.platform, "site": device.site}
+        wanted = _CONFIG_OUTPUT.get(device.platform)
+        output = next((o for o in device.outputs if o.name == wanted and o.file), None)
+        problem = None
+        if device.status == "error":
+            problem = f"not collected: {device.error}"
+        elif wanted is None:
+            problem = f"platform {device.platform} cannot be checked yet"
+        elif output is None or output.file is None:
+            problem = f"the snapshot has no {wanted} output"
+        path = folder / (output.file if output and output.file else device.name)
+        unchanged = (
+            output is not None and path.is_file() and sha256_hex(path.read_bytes()) == output.sha256
+        )
+        if problem is None and not unchanged:
+            problem = "output changed since collection (sha256 differs from the manifest)"
+        found.append(ConfigFile(path, explicit=False, problem=problem, **meta))
+    return found
 
 
 def discover(paths: list[Path]) -> list[ConfigFile]:
@@ -41,6 +82,10 @@ def discover(paths: list[Path]) -> list[ConfigFile]:
             raise UsageError("path not found", where=str(path))
         if path.is_file():
             found.append(ConfigFile(path, explicit=True))
+            continue
+        snapshot = _snapshot_files(path)
+        if snapshot is not None:
+            found.extend(snapshot)
             continue
         inside = [
             ConfigFile(child, explicit=False)

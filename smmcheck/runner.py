@@ -64,6 +64,13 @@ class _Task:
     text: str
     platform: str | None
     name_hint: str
+    # From a snapshot manifest: the inventory's name and site for the device.
+    device: str | None = None
+    site: str | None = None
+
+    def named(self, facts: DeviceFacts) -> DeviceFacts:
+        """Facts under the inventory's name when the snapshot gives one."""
+        return facts.model_copy(update={"device": self.device}) if self.device else facts
 
 
 @dataclass(frozen=True)
@@ -83,14 +90,27 @@ def run_check(
     errors: list[tuple[str, str, str]] = []  # (name, source, reason)
     tasks: list[_Task] = []
     for config in files:
+        stem = config.device or config.path.stem
+        if config.problem:
+            errors.append((stem, str(config.path), config.problem))
+            continue
         try:
             text = read_config(config.path)
         except InputError as exc:
             if config.explicit:
                 raise
-            errors.append((config.path.stem, str(config.path), exc.line()))
+            errors.append((stem, str(config.path), exc.line()))
             continue
-        tasks.append(_Task(str(config.path), text, options.platform, config.path.stem))
+        tasks.append(
+            _Task(
+                str(config.path),
+                text,
+                config.platform or options.platform,
+                stem,
+                config.device,
+                config.site,
+            )
+        )
     assessments = _assess_all(tasks, policies, options, progress)
     _check_site_coverage(assessments, policies, options.project)
     records: list[DeviceRecord] = []
@@ -109,7 +129,7 @@ def run_check(
                 platform=facts.platform,
                 os_version=facts.os_version,
                 sha256=facts.sha256,
-                site=options.site,
+                site=task.site or options.site,
             )
         )
         for policy in policies:
@@ -201,7 +221,7 @@ class _Evaluator:
             )
         except UnsupportedPlatform as exc:
             return _Assessment(None, str(exc), {})
-        return self.evaluate(facts, verify)
+        return self.evaluate(task.named(facts), verify)
 
     def evaluate(self, facts: DeviceFacts, verify: Verifier) -> _Assessment:
         return _Assessment(
@@ -228,10 +248,12 @@ def _assess_all(
 
         cache = FactsCache(root, parser_version())
         for index, task in enumerate(tasks):
-            keys[index] = cache.key(task.text, source=task.path, platform=task.platform)
+            # The inventory name from a snapshot is part of the facts, so part of the key.
+            source = f"{task.path}#{task.device}" if task.device else task.path
+            keys[index] = cache.key(task.text, source=source, platform=task.platform)
             facts = cache.get(keys[index])
             if facts is not None:
-                out[index] = evaluator.evaluate(facts, verify)
+                out[index] = evaluator.evaluate(task.named(facts), verify)
     todo = [i for i, done in enumerate(out) if done is None]
     done = len(tasks) - len(todo)
     if progress:
