@@ -150,19 +150,11 @@ def generate(index: int, rng: random.Random) -> str:
     return "\n".join(out) + "\n"
 
 
-_POLICIES = (
-    "http-mgmt-disabled",
-    "logging-remote",
-    "mgmt-access-restricted",
-    "no-default-credentials",
-    "ntp-configured",
-    "password-storage-strong",
-    "session-timeout",
-    "snmp-no-default-community",
-    "snmp-v3-only",
-    "ssh-v2-only",
-    "telnet-disabled",
-)
+def _policy_ids() -> list[str]:
+    from smmcheck.policies import load_policies
+
+    return sorted(load_policies().policies)
+
 
 _PARSE_ONLY = """
 import sys, pathlib
@@ -215,7 +207,9 @@ def main() -> int:
             str(Path(tmp) / "results.json"),
         ]
         parse_t, parse_rss = timed([sys.executable, "-c", _PARSE_ONLY, str(folder)], env)
-        others = [a for p in _POLICIES if p != "no-default-credentials" for a in ("--policy", p)]
+        others = [
+            a for p in _policy_ids() if p != "no-default-credentials" for a in ("--policy", p)
+        ]
         nohash_t, nohash_rss = timed([*smmcheck, "--no-cache", "--workers", "1", *others], env)
         one_t, one_rss = timed([*smmcheck, "--no-cache", "--workers", "1"], env)
         pool_t, pool_rss = timed([*smmcheck, "--no-cache"], env)

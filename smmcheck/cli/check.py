@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from smmcheck.cli.options import load_catalogue, policy_options
+from smmcheck.cli.options import load_catalogue, policy_options, progress_bar
 from smmcheck.errors import UsageError
 from smmcheck.parse.detect import SUPPORTED
 from smmcheck.policies import SEVERITIES, Severity
@@ -109,7 +108,7 @@ def check(
         command=" ".join(["smmcheck", *sys.argv[1:]]),
         selected=list(selected),
     )
-    report = run_check(list(paths), options, progress=_progress())
+    report = run_check(list(paths), options, progress=progress_bar("Checking", 20))
     emit(report, fmt, output, report_dir)
     return report.summary.exit_code
 
@@ -125,21 +124,3 @@ def emit(report: Report, fmt: str, output: Path | None, report_dir: Path | None)
     color = fmt == "console" and sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     click.echo(render(report, fmt, color=color, width=width), nl=False)
-
-
-def _progress() -> Callable[[int, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
-    from rich.progress import Progress
-
-    bar = Progress(transient=True)
-    task = bar.add_task("Checking", total=None)
-
-    def update(done: int, total: int) -> None:
-        if not bar.live.is_started and total >= 20:
-            bar.start()
-        bar.update(task, completed=done, total=total)
-        if done >= total and bar.live.is_started:
-            bar.stop()
-
-    return update

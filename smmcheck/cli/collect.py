@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+
+from smmcheck.cli.options import progress_bar
 
 
 @click.command()
@@ -70,7 +70,7 @@ def collect(
         accept_new_host_keys=accept_new_host_keys,
         workers=workers,
     )
-    manifest = run_collect(devices, options, progress=_progress())
+    manifest = run_collect(devices, options, progress=progress_bar("Collecting", 1))
     failed = [d for d in manifest.devices if d.status == "error"]
     for device in failed:
         click.echo(f"smmcheck: {device.name}: not collected: {device.error}", err=True)
@@ -79,20 +79,3 @@ def collect(
         f" {len(manifest.devices)} devices collected."
     )
     return 3 if failed else 0
-
-
-def _progress() -> Callable[[int, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
-    from rich.progress import Progress
-
-    bar = Progress(transient=True)
-    task = bar.add_task("Collecting", total=None)
-    bar.start()
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-        if done >= total:
-            bar.stop()
-
-    return update

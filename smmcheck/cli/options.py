@@ -38,3 +38,25 @@ def load_catalogue(
     """Policies and mappings, validated together."""
     policies = load_policies(policy_dirs)
     return policies, load_mappings(policies, mapping_dirs)
+
+
+def progress_bar(label: str, minimum: int = 1) -> Callable[[int, int], None] | None:
+    """A progress callback drawing a bar on stderr when it is a terminal (else None); the
+    bar appears only for at least ``minimum`` items, so small runs stay quiet."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        if not bar.live.is_started and total >= minimum:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+        if done >= total and bar.live.is_started:
+            bar.stop()
+
+    return update
