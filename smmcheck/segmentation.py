@@ -13,6 +13,7 @@ their traffic to the L3 interface, which is where the zone is enforced.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 
@@ -294,13 +295,52 @@ def _lines(lines: list[SourceLine]) -> tuple[SourceLine, ...]:
     return tuple(sorted(unique.values(), key=lambda s: s.line))
 
 
+@dataclass(frozen=True)
+class _ShadowView:
+    rule: Rule
+    covering: tuple[Rule, ...]
+    opposite_action: bool
+    empty: bool
+
+
+# Shadowing depends only on what the rules match and do, not on where they stand in a file:
+# fleets deploy ACLs from templates, so one analysis serves every device that carries the
+# same ACL. Keyed by the rules' meaning; values are rule indices (no text, no secrets).
+_SHADOW_MEMO: dict[str, list[tuple[int, tuple[int, ...], bool, bool]]] = {}
+_SHADOW_MEMO_LIMIT = 4096
+
+
+def _shadowed_by_meaning(rules: tuple[Rule, ...]) -> list[tuple[int, tuple[int, ...], bool, bool]]:
+    key = hashlib.sha256(
+        "\n".join(
+            r.model_dump_json(include={"action", "sources", "destinations", "services"})
+            for r in rules
+        ).encode()
+    ).hexdigest()
+    found = _SHADOW_MEMO.get(key)
+    if found is None:
+        position = {id(rule): i for i, rule in enumerate(rules)}
+        found = [
+            (
+                position[id(s.rule)],
+                tuple(position[id(c)] for c in s.covering),
+                s.opposite_action,
+                s.empty,
+            )
+            for s in PacketSpace().shadowed(rules)
+        ]
+        if len(_SHADOW_MEMO) >= _SHADOW_MEMO_LIMIT:
+            _SHADOW_MEMO.clear()
+        _SHADOW_MEMO[key] = found
+    return found
+
+
 def check_shadowing(facts: DeviceFacts) -> Finding:
     """The acl-no-shadowed-lines analysis: lines earlier lines make unreachable."""
     if facts.acls is None:
         return Finding("inconclusive", (f"the {facts.platform} parser cannot establish ACLs yet",))
     if not facts.acls:
         return Finding("pass", empty=True)
-    space = PacketSpace()
     shadowed: list[str] = []
     unsure: list[str] = []
     evidence: list[SourceLine] = []
@@ -309,8 +349,10 @@ def check_shadowing(facts: DeviceFacts) -> Finding:
             unsure.append(f"{acl.label}: line {acl.unsupported[0].line} cannot be interpreted")
             evidence.extend(acl.unsupported)
             continue
-        for finding in space.shadowed(acl.rules):
-            covering = finding.covering
+        for index, covering_at, opposite, empty in _shadowed_by_meaning(acl.rules):
+            finding_rule = acl.rules[index]
+            covering = tuple(acl.rules[i] for i in covering_at)
+            finding = _ShadowView(finding_rule, covering, opposite, empty)
             if acl.approximate and any(
                 c.line in {a.line for a in acl.approximate} for c in covering
             ):
