@@ -28,8 +28,8 @@ from smmcheck.errors import PolicyError
 from smmcheck.frozen import Frozen
 from smmcheck.parse import UnsupportedPlatform, parse_config
 from smmcheck.policies import PolicySet
-from smmcheck.project import IntentProblem, Project, check_intent
-from smmcheck.yamlfile import read_yaml, validate, where
+from smmcheck.project import Project, check_intent
+from smmcheck.yamlfile import LocatedProblem, read_yaml, validate, where
 
 
 class Case(Frozen):
@@ -69,7 +69,7 @@ def load_cases(path: Path) -> CaseFile:
         if case.project is not None:
             try:
                 check_intent(case.project)
-            except IntentProblem as exc:
+            except LocatedProblem as exc:
                 raise PolicyError(
                     f"test case '{case.name}' has an invalid project",
                     where=where(path, exc.token),

@@ -25,20 +25,12 @@ from smmcheck.facts import DeviceFacts, Item
 from smmcheck.frozen import Frozen
 from smmcheck.resources import data_dir
 from smmcheck.semantic import ANALYSES
-from smmcheck.yamlfile import read_yaml, validate, where
+from smmcheck.yamlfile import LocatedProblem, read_yaml, validate, where
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 PLATFORMS = ("cisco_ios", "cisco_nxos")
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-class CheckProblem(ValueError):
-    """A check or message that names something that does not exist (``token``)."""
-
-    def __init__(self, message: str, token: str) -> None:
-        super().__init__(message)
-        self.token = token
 
 
 class SmmRef(Frozen):
@@ -201,7 +193,7 @@ def _load_policy(path: Path) -> Policy:
         )
     try:
         _check_schema(policy)
-    except CheckProblem as exc:
+    except LocatedProblem as exc:
         raise PolicyError(
             "invalid check", where=where(path, exc.token, text), why=str(exc)
         ) from None
@@ -234,10 +226,10 @@ def _check_schema(policy: Policy) -> None:
     item_types: list[type[BaseModel]] = []
     for part in policy.check.parts():
         if part.all_of is not None:
-            raise CheckProblem("all_of cannot be nested", "all_of")
+            raise LocatedProblem("all_of cannot be nested", "all_of")
         if part.semantic is not None:
             if part.semantic.name not in ANALYSES:
-                raise CheckProblem(
+                raise LocatedProblem(
                     f"unknown semantic check '{part.semantic.name}'"
                     f" (known: {', '.join(sorted(ANALYSES))})",
                     part.semantic.name,
@@ -260,7 +252,7 @@ def _check_schema(policy: Policy) -> None:
 def _fact_type(name: str, *, collection: bool) -> type[BaseModel]:
     info = DeviceFacts.model_fields.get(name)
     if info is None:
-        raise CheckProblem(f"unknown fact '{name}'", name)
+        raise LocatedProblem(f"unknown fact '{name}'", name)
     for arg in _flatten(info.annotation):
         if isinstance(arg, type) and issubclass(arg, Item):
             return arg
@@ -268,7 +260,7 @@ def _fact_type(name: str, *, collection: bool) -> type[BaseModel]:
         if collection and inner and isinstance(inner[0], type) and issubclass(inner[0], Item):
             return inner[0]
     kind = "a collection" if collection else "a single item"
-    raise CheckProblem(f"fact '{name}' is not {kind}", name)
+    raise LocatedProblem(f"fact '{name}' is not {kind}", name)
 
 
 def _flatten(annotation: object) -> list[object]:
@@ -285,7 +277,7 @@ def _check_condition(cond: Condition | None, item_type: type[BaseModel]) -> None
         for part in path.split("."):
             info = model.model_fields.get(part)
             if info is None:
-                raise CheckProblem(f"'{item_type.__name__}' has no field '{path}'", path)
+                raise LocatedProblem(f"'{item_type.__name__}' has no field '{path}'", path)
             nested = [
                 a
                 for a in _flatten(info.annotation)
@@ -298,7 +290,7 @@ def _check_condition(cond: Condition | None, item_type: type[BaseModel]) -> None
             try:
                 re.compile(test.matches)
             except re.error as exc:
-                raise CheckProblem(
+                raise LocatedProblem(
                     f"bad regular expression {test.matches!r}: {exc}", "matches"
                 ) from None
 
@@ -313,7 +305,7 @@ def _check_templates(messages: Messages, item_types: list[type[BaseModel]]) -> N
         if template is not None:
             for placeholder in _placeholders(template):
                 if placeholder not in _RUN_FIELDS:
-                    raise CheckProblem(
+                    raise LocatedProblem(
                         f"message '{name.rstrip('_')}' uses unknown {{{placeholder}}}",
                         f"{{{placeholder}}}",
                     )
@@ -325,7 +317,7 @@ def _check_templates(messages: Messages, item_types: list[type[BaseModel]]) -> N
         }
     for placeholder in _placeholders(messages.item):
         if placeholder not in allowed:
-            raise CheckProblem(
+            raise LocatedProblem(
                 f"item message uses unknown or secret field {{{placeholder}}}", f"{{{placeholder}}}"
             )
 
@@ -334,7 +326,7 @@ def _placeholders(template: str) -> list[str]:
     try:
         return [f for _, f, spec, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
-        raise CheckProblem(f"bad message template {template!r}: {exc}", "messages") from None
+        raise LocatedProblem(f"bad message template {template!r}: {exc}", "messages") from None
 
 
 def fail_level(status: Status, severity: Severity, threshold: Severity) -> bool:

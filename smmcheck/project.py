@@ -24,7 +24,7 @@ from pydantic import Field, field_validator
 from smmcheck.acl.model import ICMP, TCP, UDP, PortRange, Service
 from smmcheck.errors import UsageError
 from smmcheck.frozen import Frozen
-from smmcheck.yamlfile import read_yaml, validate, where
+from smmcheck.yamlfile import LocatedProblem, read_yaml, validate, where
 
 PROJECT_FILE = "smmcheck.yaml"
 
@@ -151,24 +151,16 @@ def find_project(explicit: Path | None) -> Path | None:
     return default if default.is_file() else None
 
 
-class IntentProblem(ValueError):
-    """A flow or service that refers to something undefined (``token`` locates it)."""
-
-    def __init__(self, message: str, token: str) -> None:
-        super().__init__(message)
-        self.token = token
-
-
 def check_intent(project: Project) -> None:
-    """Zones, services and flows must refer to each other; raise IntentProblem if not."""
+    """Zones, services and flows must refer to each other; raise LocatedProblem if not."""
     for name in project.services:
         try:
             project.service(name)
         except ValueError as exc:
-            raise IntentProblem(str(exc), name) from None
+            raise LocatedProblem(str(exc), name) from None
     for flow in project.flows:
         if flow.from_ not in project.zones:
-            raise IntentProblem(
+            raise LocatedProblem(
                 f"flow from unknown zone '{flow.from_}' (zones:"
                 f" {', '.join(project.zones) or 'none'})",
                 flow.from_,
@@ -177,14 +169,14 @@ def check_intent(project: Project) -> None:
             try:
                 ipaddress.IPv4Network(flow.to, strict=True)
             except ValueError:
-                raise IntentProblem(
+                raise LocatedProblem(
                     f"flow to unknown zone or prefix '{flow.to}'", flow.to
                 ) from None
         for service in flow.allow:
             try:
                 project.service(service)
             except ValueError as exc:
-                raise IntentProblem(str(exc), service) from None
+                raise LocatedProblem(str(exc), service) from None
 
 
 def load_project(path: Path) -> Project:
@@ -193,7 +185,7 @@ def load_project(path: Path) -> Project:
     project = validate(Project, data if data is not None else {}, path, text, UsageError)
     try:
         check_intent(project)
-    except IntentProblem as exc:
+    except LocatedProblem as exc:
         raise UsageError(
             "invalid project file", where=where(path, exc.token, text), why=str(exc)
         ) from None

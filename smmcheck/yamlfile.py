@@ -61,6 +61,15 @@ def validate(
         raise error(f"invalid field '{field}'", where=where, why=msg) from None
 
 
+class LocatedProblem(ValueError):
+    """A problem found after validation (an unknown field in a check, a flow naming an
+    unknown zone), with the ``token`` that :func:`where` uses to find its line."""
+
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.token = token
+
+
 def where(path: Path, token: str, text: str | None = None, *, nth: int = 1) -> str:
     """``path:LINE`` of the ``nth`` line mentioning ``token`` (``path`` when none does).
 
