@@ -30,18 +30,6 @@ from smmcheck.frozen import Frozen
 from smmcheck.yamlfile import read_yaml, validate, where
 
 PLATFORMS = ("cisco_ios", "cisco_nxos", "linux", "openwrt")
-_SETTINGS = (
-    "host",
-    "port",
-    "platform",
-    "category",
-    "site",
-    "username",
-    "password",
-    "key_file",
-    "enable",
-    "tags",
-)
 
 
 class SecretRef(Frozen):
@@ -175,7 +163,7 @@ def _resolve(entry: DeviceEntry, inventory: InventoryFile, path: Path, text: str
         layers.append(inventory.groups[group])
     layers.append(inventory.defaults)
     resolved: dict[str, object] = {}
-    for setting in _SETTINGS:
+    for setting in Settings.model_fields:
         resolved[setting] = next(
             (getattr(layer, setting) for layer in layers if getattr(layer, setting) is not None),
             None,
