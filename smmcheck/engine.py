@@ -77,12 +77,18 @@ def evaluate(
                 )
             return ctx.render(Finding("not_applicable", empty=True))
     partials = [ctx.part(part) for part in policy.check.parts()]
-    outcome = ctx.render(_combine(partials))
+    combined = _combine(partials)
+    outcome = ctx.render(combined)
     if not facts.complete:
-        # On a possibly truncated text neither a pass nor an absence ("no logging host")
-        # is proven: the missing lines could be the ones that matter.
+        # On a possibly truncated text neither a pass nor an absence ("no logging host",
+        # "no enforcement point here") is proven: the missing lines could be the ones
+        # that matter.
         absence_only = all(e.line == 0 for e in outcome.evidence)
-        if outcome.status == "pass" or (outcome.status == "fail" and absence_only):
+        if (
+            outcome.status == "pass"
+            or (outcome.status == "fail" and absence_only)
+            or (outcome.status == "not_applicable" and combined.empty)
+        ):
             verdict = "a pass" if outcome.status == "pass" else "an absence"
             return Outcome(
                 "inconclusive",

@@ -53,7 +53,9 @@ def check_segmentation(facts: DeviceFacts, project: Project | None) -> Finding:
     governed = project.governed_zones() if project else []
     if project is None or not governed:
         return Finding(
-            "not_applicable", ("no zones and flows are declared (smmcheck.yaml)",), empty=True
+            # Not about the configuration: no intent, nothing to judge, truncated or not.
+            "not_applicable",
+            ("no zones and flows are declared (smmcheck.yaml)",),
         )
     if facts.interfaces is None or facts.acls is None:
         return Finding(
