@@ -36,6 +36,7 @@ pytest: $(STAMP)
 	SMMCHECK_CACHE_DIR=$$(mktemp -d) $(BIN)/pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_acl.py
 

@@ -1,12 +1,15 @@
 """A facts cache so that unchanged configurations are never parsed twice (nightly re-audits).
 
 Entries are keyed by the sha256 of the text plus everything else the facts depend on
-(source name, platform override, smmcheck and ciscoconfparse2 versions). Files are written
+(source name, platform override, smmcheck and ciscoconfparse2 versions, and a digest of the
+parser and facts code itself, so that a changed parser never serves stale facts under an
+unchanged version number). Files are written
 atomically and with owner-only permissions: facts hold the configuration's hashes.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -30,6 +33,19 @@ def cache_dir() -> Path:
     return Path(base) / "smmcheck"
 
 
+@functools.cache
+def _code_digest() -> str:
+    """A digest of the code that turns text into facts (parsers, ACL model, facts model)."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    files = [package / "facts.py", *sorted((package / "parse").glob("*.py"))]
+    files += sorted((package / "acl").glob("*.py"))
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 class FactsCache:
     """Facts stored by content key under ``root/facts``."""
 
@@ -40,7 +56,8 @@ class FactsCache:
     def key(self, text: str, *, source: str, platform: str | None) -> str:
         """The cache key for a text as read from ``source``."""
         digest = hashlib.sha256()
-        for part in (__version__, self.parser_version, source, platform or "", text):
+        parts = (__version__, _code_digest(), self.parser_version, source, platform or "", text)
+        for part in parts:
             digest.update(part.encode("utf-8", "surrogateescape"))
             digest.update(b"\x00")
         return digest.hexdigest()

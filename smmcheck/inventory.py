@@ -14,6 +14,19 @@ Settings resolve device, then its groups in order, then defaults (as in Nornir).
 are references only (an environment variable or a file), never values: a literal password
 in the file is an error. References are resolved when a device is connected to, and the
 values never leave the collector.
+
+Devices can also come from a Nornir SimpleInventory or an Ansible YAML inventory, named
+under ``import:`` (paths relative to this file; then ``devices:`` may be left out)::
+
+    import:
+      - {nornir: nornir/hosts.yaml}            # groups.yaml, defaults.yaml beside it if present
+      - {ansible: ansible/hosts.yml, groups: [plant-a-switches]}
+
+An imported device resolves its imported settings first (the host, then its imported groups,
+as Nornir or Ansible resolves them), then the smmcheck groups its ``import`` entry names under
+``groups:``, then ``defaults:``; so secret references usually come from ``defaults:``. Secrets
+are never taken from the imported files. The field mapping is in
+:mod:`smmcheck.inventory_import`. A device name may appear only once across all sources.
 """
 
 from __future__ import annotations
@@ -23,11 +36,13 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from smmcheck.errors import UsageError
 from smmcheck.frozen import Frozen
-from smmcheck.yamlfile import read_yaml, validate, where
+from smmcheck.inventory_import import ImportedHost, import_ansible, import_nornir
+from smmcheck.yamlfile import locate, read_yaml, validate, where
 
 PLATFORMS = ("cisco_ios", "cisco_nxos", "linux", "openwrt")
 
@@ -100,12 +115,36 @@ class DeviceEntry(Settings):
     groups: list[str] = Field(default_factory=list)
 
 
+class ImportEntry(Frozen):
+    """One inventory of another tool to take devices from."""
+
+    nornir: str | None = None
+    ansible: str | None = None
+    group_file: str | None = None
+    defaults_file: str | None = None
+    groups: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImportEntry:
+        if (self.nornir is None) == (self.ansible is None):
+            raise ValueError("an import has exactly one of 'nornir' or 'ansible'")
+        if self.ansible is not None and (self.group_file or self.defaults_file):
+            raise ValueError("'group_file' and 'defaults_file' are for a Nornir import")
+        return self
+
+
 class InventoryFile(Frozen):
     """The whole inventory file."""
 
     defaults: Settings = Field(default_factory=Settings)
     groups: dict[str, Group] = Field(default_factory=dict)
-    devices: list[DeviceEntry] = Field(min_length=1)
+    imports: list[ImportEntry] = Field(default_factory=list, alias="import")
+    devices: list[DeviceEntry] = Field(default_factory=list)
+
+    @field_validator("imports", "devices", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return [] if value is None else value
 
 
 class Device(Frozen):
@@ -145,6 +184,24 @@ def load_inventory(path: Path, limit: str | None = None) -> list[Device]:
             f"device '{duplicate}' is listed twice", where=where(path, duplicate, text, nth=2)
         )
     devices = [_resolve(entry, inventory, path, text) for entry in inventory.devices]
+    seen = {d.name: where(path, d.name, text) for d in devices}
+    for index, entry in enumerate(inventory.imports):
+        for host, device in _import(index, entry, inventory, path, text):
+            if device.name in seen:
+                raise UsageError(
+                    f"device '{device.name}' is listed twice",
+                    where=host.where,
+                    why=f"also at {seen[device.name]}",
+                )
+            seen[device.name] = host.where
+            devices.append(device)
+    if not devices:
+        line = locate(yaml.compose(text, Loader=yaml.SafeLoader), ("devices",))
+        raise UsageError(
+            "the inventory has no devices",
+            where=f"{path}:{line}" if line else str(path),
+            hint="list them under devices:, or import them with import:",
+        )
     if limit is not None:
         devices = [d for d in devices if d.matches(limit)]
         if not devices:
@@ -162,6 +219,75 @@ def _resolve(entry: DeviceEntry, inventory: InventoryFile, path: Path, text: str
             )
         layers.append(inventory.groups[group])
     layers.append(inventory.defaults)
+    hint = "set {} on the device, a group or defaults"
+    return _combine(entry.name, layers, where(path, entry.name, text), hint)
+
+
+def _import(
+    index: int, entry: ImportEntry, inventory: InventoryFile, path: Path, text: str
+) -> list[tuple[ImportedHost, Device]]:
+    """The devices of one ``import:`` entry, each resolved down to the smmcheck defaults."""
+
+    def file(key: str, value: str) -> Path:
+        found = Path(value).expanduser()
+        found = found if found.is_absolute() else path.parent / found
+        if not found.is_file():
+            line = locate(yaml.compose(text, Loader=yaml.SafeLoader), ("import", index, key))
+            raise UsageError(
+                f"import file not found: {found}", where=f"{path}:{line}" if line else str(path)
+            )
+        return found
+
+    for group in entry.groups:
+        if group not in inventory.groups:
+            raise UsageError(
+                f"import names unknown group '{group}'", where=where(path, group, text)
+            )
+    if entry.nornir is not None:
+        hosts_file = file("nornir", entry.nornir)
+        folder = hosts_file.parent
+        group_file = (
+            file("group_file", entry.group_file)
+            if entry.group_file is not None
+            else _if_present(folder / "groups.yaml")
+        )
+        defaults_file = (
+            file("defaults_file", entry.defaults_file)
+            if entry.defaults_file is not None
+            else _if_present(folder / "defaults.yaml")
+        )
+        hosts = import_nornir(hosts_file, group_file, defaults_file)
+    else:
+        hosts = import_ansible(file("ansible", entry.ansible or ""))
+    shared = [*(inventory.groups[g] for g in entry.groups), inventory.defaults]
+    hint = (
+        "set {} in the imported inventory, an smmcheck group in the import's groups:, or defaults"
+    )
+    return [
+        (host, _combine(host.name, [_imported_settings(host), *shared], host.where, hint))
+        for host in hosts
+    ]
+
+
+def _if_present(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
+def _imported_settings(host: ImportedHost) -> Settings:
+    try:
+        return Settings.model_validate({k: v.value for k, v in host.settings.items()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        origin = host.settings[str(first["loc"][0])]
+        raise UsageError(
+            f"invalid value for '{origin.key}' of '{host.name}'",
+            where=origin.where,
+            why=first["msg"],
+        ) from None
+
+
+def _combine(name: str, layers: list[Settings], at: str, hint: str) -> Device:
+    """The first setting any layer gives, in order; host and platform are required."""
     resolved: dict[str, object] = {}
     for setting in Settings.model_fields:
         resolved[setting] = next(
@@ -171,13 +297,11 @@ def _resolve(entry: DeviceEntry, inventory: InventoryFile, path: Path, text: str
     for required in ("host", "platform"):
         if resolved[required] is None:
             raise UsageError(
-                f"device '{entry.name}' has no {required}",
-                where=where(path, entry.name, text),
-                hint=f"set {required} on the device, a group or defaults",
+                f"device '{name}' has no {required}", where=at, hint=hint.format(required)
             )
     resolved["port"] = resolved["port"] or 22
     resolved["tags"] = resolved["tags"] or []
-    return Device(name=entry.name, **resolved)
+    return Device(name=name, **resolved)
 
 
 __all__ = ["PLATFORMS", "Device", "SecretRef", "load_inventory"]

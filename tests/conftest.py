@@ -33,6 +33,7 @@ class SshServer:
     client_key: Path
     other_key: Path  # a valid key the server does not accept
     user: str
+    pid: int  # the listener; each session runs in a child process of it
 
 
 def _free_port() -> int:
@@ -79,7 +80,12 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
         pytest.fail("sshd did not start")
     key_type, key_data = (folder / "host_key.pub").read_text().split()[:2]
     yield SshServer(
-        port, f"{key_type} {key_data}", folder / "client_key", folder / "other_key", "root"
+        port,
+        f"{key_type} {key_data}",
+        folder / "client_key",
+        folder / "other_key",
+        "root",
+        process.pid,
     )
     process.terminate()
     process.wait(timeout=10)

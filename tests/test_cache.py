@@ -56,3 +56,15 @@ def test_secret_memo_never_stores_a_recovered_password(tmp_path: Path) -> None:
     for path in cache_dir().rglob("*"):
         if path.is_file():
             assert b"cisco" not in path.read_bytes().lower().replace(b"cisco_ios", b"")
+
+
+def test_a_changed_parser_never_serves_facts_cached_by_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smmcheck import cache
+
+    facts_cache = cache.FactsCache(tmp_path, "0.9.18")
+    before = facts_cache.key("hostname sw1\n", source="sw1.cfg", platform=None)
+    monkeypatch.setattr(cache, "_code_digest", lambda: "a different parser")
+    after = facts_cache.key("hostname sw1\n", source="sw1.cfg", platform=None)
+    assert before != after

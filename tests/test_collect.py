@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,15 +173,91 @@ def test_refused_connection_fails_one_device_and_the_run_goes_on(
     assert status == {"gw-01": "ok", "gw-02": "error"}
 
 
-def test_platform_without_a_collector_yet_is_an_explicit_device_error(
+def test_platform_without_a_recipe_is_a_usage_error_before_any_connection(
     tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    extra = "  - {name: sw-01, host: 127.0.0.1, port: 1, platform: cisco_ios}\n"
-    code, _ = _collect(
+    extra = "  - {name: ap-01, host: 127.0.0.1, port: 1, platform: openwrt}\n"
+    code, snapshot = _collect(
         tmp_path, _inventory(tmp_path, sshd, extra=extra), _known_hosts(tmp_path, sshd)
     )
-    assert code == 3
-    assert (
-        "sw-01: not collected: collection over netmiko (cisco_ios) is not available yet"
-        in capsys.readouterr().err
+    assert code == 2
+    assert "no collector recipe for platform 'openwrt'" in capsys.readouterr().err
+    assert not snapshot.exists()
+
+
+# --- injected faults through the real sshd ------------------------------------------------
+
+
+def _fifo_recipe(tmp_path: Path) -> tuple[Path, Path]:
+    """A Linux recipe whose second command reads a FIFO the test controls."""
+    fifo = tmp_path / "slow-output"
+    os.mkfifo(fifo)
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "linux.yaml").write_text(
+        "platform: linux\ntransport: paramiko\ncommands:\n"
+        "  - {name: os-release, command: cat /etc/os-release, complete: {exit_status: 0}}\n"
+        f"  - {{name: slow, command: cat {fifo}, timeout: 2, complete: {{exit_status: 0}}}}\n"
     )
+    return recipes, fifo
+
+
+def test_hung_command_is_a_device_error_after_its_timeout(tmp_path: Path, sshd: Any) -> None:
+    recipes, _fifo = _fifo_recipe(tmp_path)  # nobody writes: `cat` blocks for ever
+    code, snapshot = _collect(
+        tmp_path,
+        _inventory(tmp_path, sshd),
+        _known_hosts(tmp_path, sshd),
+        f"--recipes={recipes}",
+    )
+    assert code == 3
+    manifest = read_manifest(snapshot)
+    assert manifest is not None
+    (device,) = manifest.devices
+    assert device.error == "command 'slow' hung past its 2 s timeout"
+    assert [o.name for o in device.outputs] == ["os-release"]
+
+
+def test_connection_dropped_mid_output_is_a_device_error(tmp_path: Path, sshd: Any) -> None:
+    recipes, fifo = _fifo_recipe(tmp_path)
+
+    def half_then_drop() -> None:
+        with fifo.open("w") as out:  # blocks until the remote `cat` opens it
+            out.write("first half of the output\n" * 100)
+            out.flush()
+            time.sleep(0.3)
+            # Kill the session processes (children of the listening sshd): the TCP
+            # connection goes down while `cat` is still streaming.
+            subprocess.run(["pkill", "-KILL", "-P", str(sshd.pid)], check=False)
+
+    writer = threading.Thread(target=half_then_drop)
+    writer.start()
+    code, snapshot = _collect(
+        tmp_path,
+        _inventory(tmp_path, sshd),
+        _known_hosts(tmp_path, sshd),
+        f"--recipes={recipes}",
+    )
+    writer.join(timeout=10)
+    assert code == 3
+    manifest = read_manifest(snapshot)
+    assert manifest is not None
+    (device,) = manifest.devices
+    assert (device.error or "").startswith("connection dropped during 'slow'")
+
+
+def test_recipe_folder_cannot_smuggle_a_write_command(
+    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "linux.yaml").write_text(
+        "platform: linux\ntransport: paramiko\ncommands:\n"
+        "  - {name: wipe, command: rm -rf /tmp/x}\n"
+    )
+    code, snapshot = _collect(
+        tmp_path, _inventory(tmp_path, sshd), _known_hosts(tmp_path, sshd), f"--recipes={recipes}"
+    )
+    assert code == 2
+    assert "'rm -rf /tmp/x' is not a read-only linux command" in capsys.readouterr().err
+    assert not snapshot.exists()

@@ -8,43 +8,25 @@ from pathlib import Path
 
 import click
 
-from smmcheck.cli.options import load_catalogue, policy_options, progress_bar
+from smmcheck.cli.options import (
+    load_catalogue,
+    policy_options,
+    progress_bar,
+    project_option,
+    report_options,
+)
 from smmcheck.errors import UsageError
 from smmcheck.parse.detect import SUPPORTED
-from smmcheck.policies import SEVERITIES, Severity
+from smmcheck.policies import Severity
 from smmcheck.project import find_project, load_project
-from smmcheck.report import FORMATS, render, write_atomic
+from smmcheck.report import render, write_atomic
 from smmcheck.results import Report
 from smmcheck.runner import CheckOptions, run_check
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="console",
-    show_default=True,
-    help="Report format written to stdout or --output.",
-)
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Write the report to this file instead of stdout.",
-)
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    help="Also write results.json and junit.xml into this folder.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(SEVERITIES),
-    default="info",
-    show_default=True,
-    help="Exit 1 only for failures of at least this severity.",
-)
+@report_options
 @click.option(
     "--platform",
     type=click.Choice(SUPPORTED),
@@ -58,12 +40,7 @@ from smmcheck.runner import CheckOptions, run_check
     help="Evaluate only this policy (repeatable).",
 )
 @click.option("--site", help="Site name for the JUnit classname (site.device).")
-@click.option(
-    "--project",
-    "project_file",
-    type=click.Path(path_type=Path),
-    help="Project file with zones and flows (default: ./smmcheck.yaml if present).",
-)
+@project_option
 @click.option("--no-cache", is_flag=True, help="Parse every file even if cached facts exist.")
 @click.option(
     "--workers",

@@ -22,6 +22,11 @@ EXIT_INTERRUPTED = 130
 
 # command name -> (module, attribute, one-line help shown by `smmcheck --help`)
 _COMMANDS = {
+    "audit": (
+        "smmcheck.cli.audit",
+        "audit",
+        "Collect over SSH, check and write reports in one go (the nightly job).",
+    ),
     "check": ("smmcheck.cli.check", "check", "Check configuration files or folders offline."),
     "collect": (
         "smmcheck.cli.collect",

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from smmcheck.mapping import Mappings, load_mappings
-from smmcheck.policies import PolicySet, load_policies
+from smmcheck.policies import SEVERITIES, PolicySet, load_policies
+from smmcheck.report import FORMATS
 
 F = Callable[..., Any]
 
@@ -29,6 +30,50 @@ def policy_options(func: F) -> F:
         multiple=True,
         type=click.Path(path_type=Path),
         help="Your own policy folder, added to the built-in ones (repeatable).",
+    )(func)
+
+
+def report_options(func: F) -> F:
+    """``--format``, ``--output``, ``--report-dir`` and ``--fail-on``."""
+    options = [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="console",
+            show_default=True,
+            help="Report format written to stdout or --output.",
+        ),
+        click.option(
+            "--output",
+            type=click.Path(path_type=Path),
+            help="Write the report to this file instead of stdout.",
+        ),
+        click.option(
+            "--report-dir",
+            type=click.Path(path_type=Path),
+            help="Also write results.json and junit.xml into this folder.",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice(SEVERITIES),
+            default="info",
+            show_default=True,
+            help="Exit 1 only for failures of at least this severity.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def project_option(func: F) -> F:
+    """``--project FILE`` (zones and flows; ./smmcheck.yaml is found by default)."""
+    return click.option(
+        "--project",
+        "project_file",
+        type=click.Path(path_type=Path),
+        help="Project file with zones and flows (default: ./smmcheck.yaml if present).",
     )(func)
 
 

@@ -2,7 +2,8 @@
 
 A bounded thread pool (collection is I/O bound) runs one SSH session per device; a device
 that fails becomes an error with its reason and the run goes on. Only the commands of the
-platform's recipe are ever sent.
+platform's recipe are ever sent: over paramiko exec channels for Linux gateways, through
+netmiko's driver for network operating systems.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from smmcheck import __version__
+from smmcheck.collect.session import CollectError, ConnectGate, HostKeyPolicy, RawOutput, Reach
 from smmcheck.errors import SmmcheckError
 from smmcheck.inventory import Device
 from smmcheck.recipes import Recipe, load_recipe
@@ -27,12 +29,16 @@ DEFAULT_WORKERS = 32
 
 @dataclass(frozen=True)
 class CollectOptions:
-    """Where to write, how many sessions at once, and how host keys are trusted."""
+    """Where to write, how many sessions at once, how devices are reached."""
 
     output: Path
     known_hosts: Path
     accept_new_host_keys: bool = False
     workers: int = DEFAULT_WORKERS
+    connect_timeout: float = 10.0
+    connect_retries: int = 1
+    handshakes_per_target: int = 8  # below OpenSSH's MaxStartups default of 10
+    recipes: Path | None = None  # a folder of the user's own recipes; built-in otherwise
 
 
 def collect(
@@ -41,12 +47,24 @@ def collect(
     progress: Callable[[int, int], None] | None = None,
 ) -> Manifest:
     """Collect every device into ``options.output``; return the manifest written there."""
-    recipes = {platform: load_recipe(platform) for platform in {d.platform for d in devices}}
+    recipes = {
+        platform: load_recipe(platform, _recipe_folder(options.recipes, platform))
+        for platform in {d.platform for d in devices}
+    }
+    reach = Reach(
+        HostKeyPolicy(options.known_hosts, options.accept_new_host_keys),
+        connect_timeout=options.connect_timeout,
+        connect_retries=options.connect_retries,
+        gate=ConnectGate(options.handshakes_per_target),
+    )
     started = _now()
     done = 0
     captures: list[DeviceCapture] = []
     with ThreadPoolExecutor(max_workers=max(1, min(options.workers, len(devices)))) as pool:
-        futures = [pool.submit(_collect_device, d, recipes[d.platform], options) for d in devices]
+        futures = [
+            pool.submit(_collect_device, d, recipes[d.platform], reach, options.output)
+            for d in devices
+        ]
         for future in futures:
             captures.append(future.result())
             done += 1
@@ -62,7 +80,14 @@ def collect(
     return manifest
 
 
-def _collect_device(device: Device, recipe: Recipe, options: CollectOptions) -> DeviceCapture:
+def _recipe_folder(folder: Path | None, platform: str) -> Path | None:
+    # A user's recipe folder overrides the built-in recipe of the platforms it covers.
+    if folder is not None and (folder / f"{platform}.yaml").is_file():
+        return folder
+    return None
+
+
+def _collect_device(device: Device, recipe: Recipe, reach: Reach, output: Path) -> DeviceCapture:
     base = {
         "name": device.name,
         "host": device.host,
@@ -74,26 +99,18 @@ def _collect_device(device: Device, recipe: Recipe, options: CollectOptions) -> 
     folder = _safe(device.name)
     records: list[OutputRecord] = []
 
-    def keep(raw: object) -> None:
-        from smmcheck.collect.ssh_exec import RawOutput
-
-        assert isinstance(raw, RawOutput)
-        records.append(_store(options.output, folder, raw, recipe))
+    def keep(raw: RawOutput) -> None:
+        records.append(_store(output, folder, raw, recipe))
 
     try:
-        if recipe.transport != "paramiko":
-            raise SmmcheckError(
-                f"collection over {recipe.transport} ({device.platform}) is not"
-                " available yet in this version"
-            )
-        from smmcheck.collect.ssh_exec import CollectError, HostKeyPolicy, run_recipe
-
-        policy = HostKeyPolicy(options.known_hosts, options.accept_new_host_keys)
-        try:
-            host_key = run_recipe(device, recipe, policy, keep)
-        except CollectError as exc:
-            return DeviceCapture(**base, status="error", error=str(exc), outputs=records)
-    except SmmcheckError as exc:
+        if recipe.transport == "netmiko":
+            from smmcheck.collect.netmiko_cli import run_recipe
+        else:
+            from smmcheck.collect.ssh_exec import run_recipe
+        host_key = run_recipe(device, recipe, reach, keep)
+    except CollectError as exc:
+        return DeviceCapture(**base, status="error", error=str(exc), outputs=records)
+    except SmmcheckError as exc:  # a secret reference that cannot be resolved
         return DeviceCapture(**base, status="error", error=exc.line(), outputs=records)
     problems = [
         f"{r.name}: {r.problem}" for r in records if r.problem and not _optional(recipe, r.name)
@@ -105,10 +122,7 @@ def _collect_device(device: Device, recipe: Recipe, options: CollectOptions) -> 
     return DeviceCapture(**base, host_key=host_key, outputs=records)
 
 
-def _store(root: Path, folder: str, raw: object, recipe: Recipe) -> OutputRecord:
-    from smmcheck.collect.ssh_exec import RawOutput
-
-    assert isinstance(raw, RawOutput)
+def _store(root: Path, folder: str, raw: RawOutput, recipe: Recipe) -> OutputRecord:
     text = raw.data.decode("utf-8", errors="replace")
     relative = f"{folder}/{raw.command.name}.txt"
     write_atomic(root / relative, text)

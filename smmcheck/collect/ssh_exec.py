@@ -8,58 +8,35 @@ trust on first use, and a changed key is always refused. Every failure becomes a
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
+from smmcheck.collect.session import (
+    CollectError,
+    RawOutput,
+    Reach,
+    RetryableConnectError,
+    dropped,
+    fingerprint,
+    hung,
+)
 from smmcheck.inventory import Device, SecretRef
 from smmcheck.recipes import Command, Recipe
 from smmcheck.snapshot import HostKey
 
-CONNECT_TIMEOUT = 10.0
-
-
-class CollectError(Exception):
-    """A device that could not be collected, and why (one line, no secrets)."""
-
-
-@dataclass(frozen=True)
-class RawOutput:
-    """What one command returned."""
-
-    command: Command
-    started: float
-    finished: float
-    data: bytes
-    exit_status: int | None
-
-
-@dataclass(frozen=True)
-class HostKeyPolicy:
-    """Where host keys are checked, and whether unknown ones may be learned."""
-
-    known_hosts: Path
-    accept_new: bool = False
-
-
-def fingerprint(key: paramiko.PKey) -> HostKey:
-    """The OpenSSH-style SHA256 fingerprint of a host key."""
-    digest = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
-    return HostKey(type=key.get_name(), sha256=f"SHA256:{digest}")
-
 
 def run_recipe(
-    device: Device, recipe: Recipe, policy: HostKeyPolicy, on_output: Callable[[RawOutput], None]
+    device: Device, recipe: Recipe, reach: Reach, on_output: Callable[[RawOutput], None]
 ) -> HostKey:
     """Connect, run every command of ``recipe``, hand each output to ``on_output``."""
-    client = paramiko.SSHClient()
+    client = reach.connect(device.host, device.port, lambda: _connect(device, reach))
     try:
-        host_key = _connect(client, device, policy)
+        transport = client.get_transport()
+        assert transport is not None  # connected
+        host_key = verified_key(transport, device, reach)
         for command in recipe.commands:
             on_output(_run(client, command))
         return host_key
@@ -67,58 +44,111 @@ def run_recipe(
         client.close()
 
 
-def _connect(client: paramiko.SSHClient, device: Device, policy: HostKeyPolicy) -> HostKey:
-    if policy.known_hosts.is_file():
-        client.load_host_keys(str(policy.known_hosts))
-    client.set_missing_host_key_policy(
-        paramiko.AutoAddPolicy() if policy.accept_new else paramiko.RejectPolicy()
-    )
-    password = device.password.resolve() if device.password else None
+def credentials(device: Device) -> tuple[str | None, str | None]:
+    """The username and password, resolved from their references at connect time."""
     username = (
         device.username.resolve() if isinstance(device.username, SecretRef) else device.username
     )
+    return username, device.password.resolve() if device.password else None
+
+
+def key_file(device: Device) -> str | None:
+    """The device's private key file, ``~`` expanded."""
+    return str(Path(device.key_file).expanduser()) if device.key_file else None
+
+
+def _connect(device: Device, reach: Reach) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    if reach.host_keys.known_hosts.is_file():
+        client.load_host_keys(str(reach.host_keys.known_hosts))
+    client.set_missing_host_key_policy(
+        paramiko.AutoAddPolicy() if reach.host_keys.accept_new else paramiko.RejectPolicy()
+    )
+    username, password = credentials(device)
+    started = time.monotonic()
     try:
         client.connect(
             device.host,
             port=device.port,
             username=username,
             password=password,
-            key_filename=str(Path(device.key_file).expanduser()) if device.key_file else None,
+            key_filename=key_file(device),
             allow_agent=True,
             look_for_keys=False,
-            timeout=CONNECT_TIMEOUT,
-            banner_timeout=CONNECT_TIMEOUT,
-            auth_timeout=CONNECT_TIMEOUT,
+            timeout=reach.connect_timeout,
+            banner_timeout=reach.connect_timeout,
+            auth_timeout=reach.connect_timeout,
         )
-    except paramiko.BadHostKeyException:
-        raise CollectError(
-            f"host key of {device.host}:{device.port} has CHANGED since it was"
-            f" recorded in {policy.known_hosts}: refused"
-        ) from None
-    except paramiko.AuthenticationException:
-        raise CollectError("authentication failed") from None
-    except paramiko.SSHException as exc:
-        if "not found in known_hosts" in str(exc):
-            raise CollectError(
-                f"unknown host key for {device.host}:{device.port}: refused"
-                " (verify it and add it to the known_hosts file, or pass"
-                " --accept-new-host-keys to trust on first use)"
-            ) from None
-        raise CollectError(f"SSH error: {exc}") from None
-    except TimeoutError:
-        raise CollectError(f"connect timeout after {CONNECT_TIMEOUT:.0f} s") from None
-    except (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError):
-        raise CollectError(f"connection refused by {device.host}:{device.port}") from None
-    except OSError as exc:
-        raise CollectError(f"cannot connect: {exc.strerror or exc}") from None
-    transport = client.get_transport()
-    assert transport is not None  # connected above
+    except Exception as exc:
+        client.close()
+        raise connect_error(exc, device, reach, time.monotonic() - started) from None
+    return client
+
+
+def connect_error(exc: BaseException, device: Device, reach: Reach, elapsed: float) -> CollectError:
+    """One line for a failed connect; retryable when the failure may pass by itself."""
+    # netmiko wraps paramiko's and the socket's exceptions in its own, with a multi-line
+    # message: judge by the original one.
+    while exc.__context__ is not None and type(exc).__module__.startswith("netmiko"):
+        exc = exc.__context__
+    target = f"{device.host}:{device.port}"
+    text = str(exc)
+    if isinstance(exc, paramiko.BadHostKeyException) or "does not match" in text:
+        return CollectError(
+            f"host key of {target} has CHANGED since it was recorded in"
+            f" {reach.host_keys.known_hosts}: refused"
+        )
+    if isinstance(exc, paramiko.AuthenticationException) or "Authentication" in text:
+        return CollectError("authentication failed")
+    if "not found in known_hosts" in text:
+        return CollectError(
+            f"unknown host key for {target}: refused (verify it and add it to the"
+            " known_hosts file, or pass --accept-new-host-keys to trust on first use)"
+        )
+    if isinstance(exc, TimeoutError | paramiko.ssh_exception.NoValidConnectionsError) and (
+        elapsed >= reach.connect_timeout * 0.9
+    ):
+        return CollectError(f"connect timeout after {reach.connect_timeout:g} s")
+    if "protocol banner" in text or "No existing session" in text:
+        if elapsed >= reach.connect_timeout * 0.9:
+            return CollectError(
+                f"connect timeout: {target} sent no SSH banner within {reach.connect_timeout:g} s"
+            )
+        # Dropped before the banner: typically sshd's MaxStartups queue. Worth another try.
+        return RetryableConnectError(f"{target} closed the connection before the SSH banner")
+    if (
+        isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError | ConnectionRefusedError)
+        or "Connection refused" in text
+    ):
+        return RetryableConnectError(f"connection refused by {target}")
+    if isinstance(exc, ConnectionResetError):
+        return RetryableConnectError(f"connection reset by {target}")
+    if isinstance(exc, OSError):
+        return CollectError(f"cannot connect to {target}: {exc.strerror or exc}")
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return CollectError(f"SSH error from {target}: {first}")
+
+
+def verified_key(transport: paramiko.Transport, device: Device, reach: Reach) -> HostKey:
+    """The server's (already verified) host key; recorded when trusting on first use."""
     key = transport.get_remote_server_key()
-    if policy.accept_new:
-        # Trust on first use: remember the key so the next run verifies it.
-        policy.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-        client.save_host_keys(str(policy.known_hosts))
-    return fingerprint(key)
+    if reach.host_keys.accept_new:
+        # The entry names the host as the inventory does: that is what the next run checks.
+        port = device.port
+        entry = device.host if port == 22 else f"[{device.host}]:{port}"
+        reach.host_keys.save(lambda path: _remember(path, entry, key))
+    return fingerprint(key.get_name(), key.asbytes())
+
+
+def _remember(path: str, entry: str, key: paramiko.PKey) -> None:
+    # Re-read the file under the policy's lock: other sessions may have learned keys since
+    # this one loaded it, and a plain save would drop them.
+    keys = paramiko.HostKeys()
+    if Path(path).is_file():
+        keys.load(path)
+    if keys.lookup(entry) is None:
+        keys.add(entry, key.get_name(), key)
+        keys.save(path)
 
 
 def _run(client: paramiko.SSHClient, command: Command) -> RawOutput:
@@ -137,17 +167,15 @@ def _run(client: paramiko.SSHClient, command: Command) -> RawOutput:
             if channel.closed and not channel.recv_ready():
                 break
             if time.monotonic() > deadline:
-                raise CollectError(
-                    f"command '{command.name}' hung past its {command.timeout:g} s timeout"
-                )
+                raise hung(command)
             time.sleep(0.005)
         status = channel.recv_exit_status() if channel.exit_status_ready() else None
     except TimeoutError:
-        raise CollectError(
-            f"command '{command.name}' hung past its {command.timeout:g} s timeout"
-        ) from None
+        raise hung(command) from None
     except (paramiko.SSHException, EOFError, OSError) as exc:
-        raise CollectError(f"connection dropped during '{command.name}': {exc}") from None
-    if status is None:
-        raise CollectError(f"connection dropped during '{command.name}' (no exit status)")
+        raise dropped(command, exc) from None
+    if status is None or status == -1:
+        # paramiko reports -1 when the channel closed without the server sending an exit
+        # status: the session went away while the command was still running.
+        raise dropped(command, "the session closed before the command finished")
     return RawOutput(command, started, time.time(), b"".join(chunks), status)

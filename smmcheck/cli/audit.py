@@ -1,0 +1,71 @@
+"""``smmcheck audit --inventory FILE``: the nightly job — collect, check, write reports.
+
+Policies, mappings and the project file are loaded before any device is contacted, so a
+broken policy stops the run (exit 2) without touching the network. The check reads the
+snapshot just written, exactly as ``smmcheck check SNAPSHOT`` would later: an auditor who
+re-checks the snapshot gets the same results.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from smmcheck.cli.check import emit
+from smmcheck.cli.collect import collection_options, run_collection
+from smmcheck.cli.options import load_catalogue, policy_options, project_option, report_options
+from smmcheck.policies import Severity
+from smmcheck.project import find_project, load_project
+from smmcheck.runner import CheckOptions, run_check
+
+
+@click.command()
+@collection_options
+@click.option(
+    "--snapshots",
+    "snapshot_root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("snapshots"),
+    show_default=True,
+    help="Folder that keeps one snapshot per run (<UTC time>/), the audit history.",
+)
+@report_options
+@project_option
+@policy_options
+def audit(
+    snapshot_root: Path,
+    fmt: str,
+    output: Path | None,
+    report_dir: Path | None,
+    fail_on: Severity,
+    project_file: Path | None,
+    policy_dirs: tuple[Path, ...],
+    mapping_dirs: tuple[Path, ...],
+    **settings: Any,
+) -> int:
+    """Collect every device of the inventory, check the snapshot, write the reports.
+
+    The snapshot goes to SNAPSHOTS/<UTC time>/ with results.json and junit.xml beside its
+    manifest (or in --report-dir). Exits 1 on failures at or above --fail-on, 3 when
+    nothing failed but results are inconclusive or devices could not be collected.
+    """
+    policies, mappings = load_catalogue(policy_dirs, mapping_dirs)
+    found = find_project(project_file)
+    project = load_project(found) if found else None
+    folder = snapshot_root / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder, _manifest = run_collection(folder, **settings)
+    options = CheckOptions(
+        project=project,
+        policies=policies,
+        mappings=mappings,
+        fail_on=fail_on,
+        command=" ".join(["smmcheck", *sys.argv[1:]]),
+    )
+    report = run_check([folder], options)
+    emit(report, fmt, output, report_dir or folder)
+    click.echo(f"smmcheck: snapshot and reports in {folder}", err=True)
+    return report.summary.exit_code
