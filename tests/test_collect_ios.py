@@ -439,3 +439,39 @@ def test_wrong_password_is_authentication_failure(
     assert errors(manifest) == {"core-sw01": "authentication failed"}
     out, err = capsys.readouterr()
     assert "Wrong-Planted-Password-77" not in out + err + written(tmp_path / "snapshot")
+
+
+def test_nxos_switch_is_collected_by_netmikos_nxos_driver(
+    tmp_path: Path, host_key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nxos = Path(__file__).parent / "data" / "nxos"
+    answers = {
+        "show running-config": (nxos / "running-config.txt").read_text(),
+        "show version": (nxos / "show_version.txt").read_text(),
+        "show interface brief": (nxos / "show_interface_brief.txt").read_text(),
+    }
+    # NX-OS has no enable mode; `show inventory` is optional in the recipe and absent here.
+    server = IosServer(
+        IosDevice("dc-leaf01", "audit", PASSWORD, answers), load_host_key(host_key_file)
+    )
+    try:
+        inv = tmp_path / "inventory.yaml"
+        inv.write_text(
+            "defaults: {username: audit, password: {env: SMM_TEST_PASSWORD}}\ndevices:\n"
+            f"  - {{name: dc-leaf01, host: 127.0.0.1, port: {server.port}, platform: cisco_nxos}}\n"
+        )
+        code, manifest = collect(tmp_path, inv, known_hosts(tmp_path, host_key_file, server))
+    finally:
+        server.close()
+    assert code == 0, capsys.readouterr().err
+    (device,) = manifest.devices
+    outputs_by_name = {o.name: o for o in device.outputs}
+    assert outputs_by_name["running-config"].complete
+    assert not outputs_by_name["inventory"].complete  # `% Invalid input`: recorded, optional
+    assert "enable" not in server.device.received
+    capsys.readouterr()
+    assert main(["check", str(tmp_path / "snapshot"), "--format=json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    status = {r["policy"]: r["status"] for r in report["results"]}
+    assert (status["telnet-disabled"], status["snmp-no-default-community"]) == ("fail", "fail")
+    assert report["devices"][0]["platform"] == "cisco_nxos"
