@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -34,6 +35,8 @@ class SshServer:
     other_key: Path  # a valid key the server does not accept
     user: str
     pid: int  # the listener; each session runs in a child process of it
+    password_user: str  # an unprivileged account that logs in with a password
+    password: str
 
 
 def _free_port() -> int:
@@ -57,12 +60,13 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / name)], check=True
         )
     (folder / "authorized_keys").write_text((folder / "client_key.pub").read_text())
+    password_user, password = _password_account()
     port = _free_port()
     config = folder / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder}/host_key\n"
         f"PidFile {folder}/sshd.pid\nAuthorizedKeysFile {folder}/authorized_keys\n"
-        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication yes\n"
         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel ERROR\n"
         "MaxStartups 100:30:200\n"
     )
@@ -86,6 +90,32 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
         folder / "other_key",
         "root",
         process.pid,
+        password_user,
+        password,
     )
     process.terminate()
     process.wait(timeout=10)
+    subprocess.run(["userdel", password_user], check=False, capture_output=True)
+
+
+def _password_account() -> tuple[str, str]:
+    """A throw-away unprivileged user with a random password, for password logins (a real
+    gateway account: no root, so `sshd -T` is refused and the recipe falls back)."""
+    user = "smmcheck-test"
+    password = "Pw-" + secrets.token_hex(12)
+    if subprocess.run(["id", user], capture_output=True, check=False).returncode != 0:
+        subprocess.run(
+            [
+                "useradd",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/bin/sh",
+                user,
+            ],
+            check=True,
+            capture_output=True,
+        )
+    subprocess.run(["chpasswd"], input=f"{user}:{password}", text=True, check=True)
+    return user, password

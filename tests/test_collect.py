@@ -261,3 +261,28 @@ def test_recipe_folder_cannot_smuggle_a_write_command(
     assert code == 2
     assert "'rm -rf /tmp/x' is not a read-only linux command" in capsys.readouterr().err
     assert not snapshot.exists()
+
+
+def test_password_login_of_an_unprivileged_account_falls_back_to_sshd_config(
+    tmp_path: Path, sshd: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SMM_GW_PASSWORD", sshd.password)
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "devices:\n"
+        f"  - {{name: gw-02, host: 127.0.0.1, port: {sshd.port}, platform: linux,"
+        f" username: {sshd.password_user}, password: {{env: SMM_GW_PASSWORD}}}}\n"
+    )
+    code, snapshot = _collect(tmp_path, inventory, _known_hosts(tmp_path, sshd))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    manifest = read_manifest(snapshot)
+    assert manifest is not None
+    outputs = {o.name: o for o in manifest.devices[0].outputs}
+    # `sshd -T` needs root: refused for this account, recorded as incomplete (optional),
+    # while the configuration file is read.
+    assert not outputs["sshd-effective"].complete
+    assert outputs["sshd-config"].complete
+    assert "ID=" in (snapshot / (outputs["os-release"].file or "")).read_text()
+    written = "".join(p.read_text() for p in snapshot.rglob("*") if p.is_file())
+    assert sshd.password not in written + out + err

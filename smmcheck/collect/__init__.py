@@ -8,6 +8,7 @@ netmiko's driver for network operating systems.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -25,6 +26,11 @@ from smmcheck.report import write_atomic
 from smmcheck.snapshot import MANIFEST, DeviceCapture, Manifest, OutputRecord, sha256_hex
 
 DEFAULT_WORKERS = 32
+
+# paramiko and netmiko log connection faults at ERROR; with no handler configured, Python
+# would print them to stderr beside smmcheck's own one-line reason for the same fault.
+for _library in ("paramiko", "netmiko"):
+    logging.getLogger(_library).addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
