@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -78,3 +79,41 @@ def test_handshakes_to_one_target_are_bounded_and_other_targets_are_not_held_up(
     for thread in threads:
         thread.join()
     assert peak == {22: 3, 2222: 3}
+
+
+def test_keys_learned_at_once_by_many_sessions_are_all_kept(tmp_path: Path) -> None:
+    import paramiko
+
+    from smmcheck.collect.hostkeys import KnownHosts
+
+    path = tmp_path / "known_hosts"
+    key = paramiko.Ed25519Key.from_private_key_file
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True
+    )
+    server_key = key(str(tmp_path / "k"))
+    learner = KnownHosts(path, accept_new=True)
+    names = [f"[127.0.0.1]:{2200 + n}" for n in range(32)]
+    threads = [
+        threading.Thread(target=learner.missing_host_key, args=(None, name, server_key))
+        for name in names
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = path.read_text().splitlines()
+    assert sorted(line.split()[0] for line in lines) == sorted(names)
+
+    # The next run, without trust on first use, verifies every learned key...
+    checker = KnownHosts(path, accept_new=False)
+    for name in names:
+        checker.missing_host_key(None, name, server_key)
+    # ...and refuses another key for a known host, and any key for an unknown one.
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "o")], check=True
+    )
+    with pytest.raises(paramiko.BadHostKeyException):
+        checker.missing_host_key(None, names[0], key(str(tmp_path / "o")))
+    with pytest.raises(paramiko.SSHException, match="not found in known_hosts"):
+        checker.missing_host_key(None, "[127.0.0.1]:9", server_key)

@@ -133,6 +133,11 @@ def _store(root: Path, folder: str, raw: RawOutput, recipe: Recipe) -> OutputRec
     relative = f"{folder}/{raw.command.name}.txt"
     write_atomic(root / relative, text)
     problem = raw.command.complete.problem(text, raw.exit_status)
+    complaint = raw.stderr.decode("utf-8", errors="replace").strip().splitlines()
+    if problem and complaint:
+        # What the device said about it ("Permission denied", "No such file") is the
+        # reason a user can act on.
+        problem = f"{problem}: {complaint[0][:200]}"
     denied = next((e for e in recipe.privilege_errors if e in text), None)
     if denied:
         problem = f"insufficient privilege ('{denied}')"

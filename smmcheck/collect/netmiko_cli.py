@@ -9,12 +9,20 @@ paramiko underneath, against the same known_hosts file as the Linux collector.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 from smmcheck.collect.session import CollectError, RawOutput, Reach, dropped, hung
-from smmcheck.collect.ssh_exec import connect_error, credentials, key_file, verified_key
+from smmcheck.collect.ssh_exec import (
+    connect_error,
+    credentials,
+    key_file,
+    open_socket,
+    verified_key,
+)
+from smmcheck.errors import SmmcheckError
 from smmcheck.inventory import Device
 from smmcheck.recipes import Recipe
 from smmcheck.snapshot import HostKey
@@ -28,7 +36,7 @@ def run_recipe(
     connection.channel = _eof_aware(connection)
     try:
         transport = connection.remote_conn_pre.get_transport()
-        host_key = verified_key(transport, device, reach)
+        host_key = verified_key(transport)
         if recipe.enable:
             _enable(connection, device)
         for command in recipe.commands:
@@ -53,8 +61,9 @@ def _connect(device: Device, recipe: Recipe, reach: Reach) -> Any:
 
     username, password = credentials(device)
     started = time.monotonic()
+    connection: Any = None
     try:
-        return ConnectHandler(
+        connection = ConnectHandler(
             device_type=recipe.netmiko_device_type,
             host=device.host,
             port=device.port,
@@ -63,19 +72,37 @@ def _connect(device: Device, recipe: Recipe, reach: Reach) -> Any:
             use_keys=device.key_file is not None,
             key_file=key_file(device),
             allow_agent=True,
-            # Host keys: only the given known_hosts file; unknown keys are refused unless
-            # trust on first use was asked for (then recorded by verified_key).
-            ssh_strict=not reach.host_keys.accept_new,
             system_host_keys=False,
-            alt_host_keys=True,
-            alt_key_file=str(reach.host_keys.known_hosts),
+            alt_host_keys=False,
             conn_timeout=reach.connect_timeout,
             auth_timeout=reach.connect_timeout,
             banner_timeout=reach.connect_timeout,
             session_log=None,
+            auto_connect=False,
         )
+        # Host keys: the run's shared known_hosts policy, as for the Linux collector
+        # (netmiko's own choice is reject-or-auto-add, and auto-add rewrites the file from
+        # each session's stale copy). The socket has Nagle's algorithm off.
+        connection.key_policy = reach.host_keys.verifier()
+        connection.sock = open_socket(device, reach)
+        connection._open()
+    except SmmcheckError:
+        _abandon(connection)
+        raise
     except Exception as exc:
+        _abandon(connection)
         raise connect_error(exc, device, reach, time.monotonic() - started) from None
+    return connection
+
+
+def _abandon(connection: Any) -> None:
+    # A connect that failed half way: close what exists, quietly.
+    if connection is None:
+        return
+    with contextlib.suppress(Exception):
+        connection.disconnect()
+    if connection.sock is not None:
+        connection.sock.close()
 
 
 def _eof_aware(connection: Any) -> Any:

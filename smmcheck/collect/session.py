@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from smmcheck.recipes import Command
 from smmcheck.snapshot import HostKey
@@ -39,6 +39,7 @@ class RawOutput:
     finished: float
     data: bytes
     exit_status: int | None  # None where the transport has none (an interactive CLI)
+    stderr: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,18 @@ class HostKeyPolicy:
 
     known_hosts: Path
     accept_new: bool = False
+    _verifier: list[Any] = field(default_factory=list, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
-    # Several sessions may learn keys at once under trust on first use; the file is
-    # rewritten by whoever saves, so saves are serialised.
-    _save_lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
+    def verifier(self) -> Any:
+        """The run's one :class:`~smmcheck.collect.hostkeys.KnownHosts` (built on first use:
+        the file is parsed once per run, not once per device)."""
+        with self._lock:
+            if not self._verifier:
+                from smmcheck.collect.hostkeys import KnownHosts
 
-    def save(self, save: Callable[[str], None]) -> None:
-        """Record the keys learned on first use (``save`` writes a known_hosts file)."""
-        with self._save_lock:
-            self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-            save(str(self.known_hosts))
+                self._verifier.append(KnownHosts(self.known_hosts, self.accept_new))
+            return self._verifier[0]
 
 
 class ConnectGate:
