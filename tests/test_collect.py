@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -202,6 +203,19 @@ def _fifo_recipe(tmp_path: Path) -> tuple[Path, Path]:
     return recipes, fifo
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc: procps may not be installed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_hung_command_is_a_device_error_after_its_timeout(tmp_path: Path, sshd: Any) -> None:
     recipes, _fifo = _fifo_recipe(tmp_path)  # nobody writes: `cat` blocks for ever
     code, snapshot = _collect(
@@ -228,7 +242,8 @@ def test_connection_dropped_mid_output_is_a_device_error(tmp_path: Path, sshd: A
             time.sleep(0.3)
             # Kill the session processes (children of the listening sshd): the TCP
             # connection goes down while `cat` is still streaming.
-            subprocess.run(["pkill", "-KILL", "-P", str(sshd.pid)], check=False)
+            for child in _children(sshd.pid):
+                os.kill(child, signal.SIGKILL)
 
     writer = threading.Thread(target=half_then_drop)
     writer.start()
