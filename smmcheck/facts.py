@@ -38,9 +38,13 @@ class Item(Frozen):
 
 
 class MgmtLine(Item):
-    """A management line (``line vty 0 4``, ``line con 0``) with its effective settings."""
+    """A management line (``line vty 0 4``, ``line con 0``) with its effective settings.
 
-    kind: Literal["vty", "console", "aux"]
+    On Linux and OpenWrt the remote-login services play that role (``kind: service``): a
+    listening sshd or dropbear, a telnetd.
+    """
+
+    kind: Literal["vty", "console", "aux", "service"]
     # Protocols named by ``transport input``; None when the line has no such command.
     transport_input: tuple[str, ...] | None = None
     # Effective: derived from transport_input or the platform default; None if unknown.
@@ -55,9 +59,65 @@ class MgmtLine(Item):
 
 
 class SshServer(Item):
-    """The SSH server's protocol versions as the configuration determines them."""
+    """The SSH server as the configuration determines it.
+
+    The algorithm lists and login settings are the effective ones (OpenSSH: ``sshd -T``, or
+    ``sshd_config`` over the defaults of the installed release); None when unknown, for
+    instance on network operating systems whose defaults smmcheck does not model.
+    """
 
     accepted_versions: tuple[int, ...] | None = None
+    software: str | None = None  # "OpenSSH_9.2p1", "dropbear"
+    ciphers: tuple[str, ...] | None = None
+    macs: tuple[str, ...] | None = None
+    kex: tuple[str, ...] | None = None
+    # yes | no | prohibit-password | forced-commands-only (OpenSSH's PermitRootLogin)
+    permit_root_login: str | None = None
+    password_authentication: bool | None = None
+    # Derived: root may log in with a password (PermitRootLogin yes with password or
+    # keyboard-interactive authentication on).
+    root_password_login: bool | None = None
+
+
+class Socket(Item):
+    """A listening socket, as ``ss -Htlnup`` shows it or a service's configuration implies.
+
+    ``service`` names what listens (telnet, ssh, ssdp, upnp, mdns, mqtt, mqtts, http, https,
+    snmp, lldp ...), from the process and the port; ``local_only`` is True for loopback.
+    """
+
+    protocol: Literal["tcp", "udp"]
+    address: str
+    port: int
+    process: str | None = None
+    service: str | None = None
+    local_only: bool = False
+
+
+class MqttListener(Item):
+    """An MQTT broker listener (mosquitto) with its effective security settings."""
+
+    port: int
+    bind: str | None = None  # None: every address
+    local_only: bool = False
+    tls: bool = False
+    websockets: bool = False
+    # The lowest TLS version accepted (tlsv1, tlsv1.1, tlsv1.2, tlsv1.3); None when unknown.
+    tls_min_version: str | None = None
+    allow_anonymous: bool | None = None
+    require_certificate: bool | None = None
+    password_file: bool | None = None
+
+
+class TlsListener(Item):
+    """A TLS endpoint found in configuration (MQTT, HTTPS) and the versions it accepts."""
+
+    service: str
+    port: int
+    local_only: bool = False
+    # The lowest protocol version accepted, as the configuration (or the server's default
+    # for its release) determines it; None when unknown.
+    min_version: str | None = None
 
 
 class HttpServer(Item):
@@ -169,3 +229,6 @@ class DeviceFacts(Frozen):
     ntp_servers: tuple[Endpoint, ...] | None = None
     acls: tuple[Acl, ...] | None = None
     interfaces: tuple[Interface, ...] | None = None
+    sockets: tuple[Socket, ...] | None = None
+    mqtt_listeners: tuple[MqttListener, ...] | None = None
+    tls_listeners: tuple[TlsListener, ...] | None = None

@@ -1,0 +1,49 @@
+"""The files and command outputs that make up one Linux or OpenWrt device.
+
+A network OS is one text (its running-config); a gateway is several: ``sshd -T``, the
+listening sockets, ``mosquitto.conf``, ``/etc/os-release`` ... Each artifact keeps its own
+source and 1-based line numbers, so evidence names the exact file and line.
+
+Canonical artifact names are the collector recipe's command names (collectors/linux.yaml);
+a saved root file system maps its files onto the same names (see ``ROOTFS_FILES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from smmcheck.facts import SourceLine
+
+# Files of a gateway's root file system (an image, a configuration repository) and the
+# artifact each one is.
+ROOTFS_FILES = {
+    "etc/os-release": "os-release",
+    "usr/lib/os-release": "os-release",
+    "etc/openwrt_release": "openwrt-release",
+    "etc/ssh/sshd_config": "sshd-config",
+    "etc/mosquitto/mosquitto.conf": "mosquitto-config",
+    "etc/shadow": "shadow",
+}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One file or command output of a device."""
+
+    name: str  # canonical: sshd-effective, sshd-config, listening-sockets, ...
+    source: str  # where it came from, as reports cite it
+    text: str
+
+    def lines(self) -> Iterator[tuple[int, str]]:
+        """(1-based line number, line) pairs."""
+        yield from enumerate(self.text.splitlines(), start=1)
+
+    def at(self, line: int, text: str | None = None) -> SourceLine:
+        """Evidence for one line of this artifact (``text`` replaces a line to redact)."""
+        raw = text if text is not None else self.text.splitlines()[line - 1]
+        return SourceLine(source=self.source, line=line, text=raw.strip())
+
+    def whole(self, text: str) -> SourceLine:
+        """Evidence about the artifact as a whole (an absence): line 0."""
+        return SourceLine(source=self.source, line=0, text=text)
