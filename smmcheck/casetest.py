@@ -13,20 +13,34 @@ A test file ``<domain>/<id>.tests.yaml`` sits beside its policy::
         config: |
           hostname sw1
           ...
+
+A gateway (platform ``linux``) is several files and outputs: a case gives them by artifact
+name under ``files:`` instead of ``config:`` (``null`` for a file the device does not have),
+and may give the SSH banner's ``server_version``::
+
+      - name: root-password-login-fails
+        expect: fail
+        files:
+          sshd-effective: |
+            permitrootlogin yes
+            ...
+          mosquitto-config: null
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from smmcheck.checks import Status
 from smmcheck.engine import evaluate
 from smmcheck.errors import PolicyError
 from smmcheck.frozen import Frozen
-from smmcheck.parse import UnsupportedPlatform, parse_config
+from smmcheck.parse import UnsupportedPlatform, parse_bundle, parse_config
+from smmcheck.parse.artifacts import Artifact, bundle_text
 from smmcheck.policies import PolicySet
 from smmcheck.project import Project, check_intent
 from smmcheck.yamlfile import LocatedProblem, read_yaml, validate, where
@@ -37,12 +51,20 @@ class Case(Frozen):
 
     name: str
     expect: Status
-    config: str
+    config: str | None = None
+    files: dict[str, str | None] | None = None
+    server_version: str | None = None
     platform: str | None = None
     evidence_lines: list[int] | None = None
     message_contains: str | None = None
     # The smmcheck.yaml intent (zones, services, flows) the case is judged against.
     project: Project | None = None
+
+    @model_validator(mode="after")
+    def _one_input(self) -> Case:
+        if (self.config is None) == (self.files is None):
+            raise ValueError("a test case has exactly one of 'config' or 'files'")
+        return self
 
 
 class CaseFile(Frozen):
@@ -117,9 +139,25 @@ def run_case(policies: PolicySet, policy_id: str, case: Case, path: Path) -> str
     """Run one case; return what is wrong with the verdict, or None when it holds."""
     source = f"{path.name}#{case.name}"
     try:
-        facts = parse_config(
-            case.config, source=source, name_hint=case.name, platform=case.platform
-        )
+        if case.files is not None:
+            artifacts = tuple(
+                Artifact(name, f"{source}/{name}", text or "", absent=text is None)
+                for name, text in case.files.items()
+            )
+            if case.server_version:
+                artifacts += (Artifact("ssh-banner", f"{source}/banner", case.server_version),)
+            facts = parse_bundle(
+                artifacts,
+                source=source,
+                sha256=hashlib.sha256(bundle_text(artifacts).encode()).hexdigest(),
+                name_hint=case.name,
+                platform=case.platform or "linux",
+            )
+        else:
+            assert case.config is not None  # one of the two, by validation
+            facts = parse_config(
+                case.config, source=source, name_hint=case.name, platform=case.platform
+            )
     except UnsupportedPlatform as exc:
         return f"config not parsed: {exc}"
     outcome = evaluate(policies.policies[policy_id], facts, policies.lists, project=case.project)

@@ -50,6 +50,8 @@ class FieldTest(Frozen):
     known: bool | None = None
     in_list: str | None = None
     not_in_list: str | None = None
+    # For a collection field (algorithms): no element is in the named list.
+    none_in_list: str | None = None
     matches: str | None = None
 
     @model_validator(mode="after")
@@ -60,7 +62,7 @@ class FieldTest(Frozen):
 
     def named_lists(self) -> set[str]:
         """Names of the data lists this test refers to."""
-        return {n for n in (self.in_list, self.not_in_list) if n is not None}
+        return {n for n in (self.in_list, self.not_in_list, self.none_in_list) if n is not None}
 
 
 class Condition(Frozen):

@@ -278,6 +278,10 @@ class _Context:
         return _all(results)
 
     def apply(self, op: str, arg: Any, value: Any) -> _Verdict:
+        if op == "none_in_list":
+            # The elements found in the list are what a failure names ({match}).
+            hits = [str(x) for x in value if self.lists[arg].contains(str(x)) is not None]
+            return _Verdict(not hits, ", ".join(hits) or None)
         if op in ("in_list", "not_in_list"):
             verdict = self.list_match(self.lists[arg], value)
             if op == "not_in_list" and verdict.value is not None:
@@ -354,7 +358,8 @@ def _resolve(item: BaseModel, path: str) -> Any:
 
 
 def _all(verdicts: Sequence[_Verdict]) -> _Verdict:
-    match = next((v.match for v in verdicts if v.match), None)
+    # Every list entry that matched (weak ciphers and weak MACs), in the order tested.
+    match = ", ".join(dict.fromkeys(v.match for v in verdicts if v.match)) or None
     reason = next((v.reason for v in verdicts if v.reason), None)
     if any(v.value is False for v in verdicts):
         return _Verdict(False, match)

@@ -99,8 +99,9 @@ class MqttListener(Item):
 
     port: int
     bind: str | None = None  # None: every address
-    local_only: bool = False
-    tls: bool = False
+    # None when unknown (listeners defined in an include_dir this file cannot show).
+    local_only: bool | None = False
+    tls: bool | None = False
     websockets: bool = False
     # The lowest TLS version accepted (tlsv1, tlsv1.1, tlsv1.2, tlsv1.3); None when unknown.
     tls_min_version: str | None = None
@@ -114,7 +115,7 @@ class TlsListener(Item):
 
     service: str
     port: int
-    local_only: bool = False
+    local_only: bool | None = False
     # The lowest protocol version accepted, as the configuration (or the server's default
     # for its release) determines it; None when unknown.
     min_version: str | None = None

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smmcheck.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from smmcheck.parse.artifacts import Artifact
+    from smmcheck.snapshot import DeviceCapture
 
 # Files in a folder that are reports, data or notes, never device configurations.
 _NOT_CONFIG = {
@@ -39,10 +44,18 @@ class ConfigFile:
     platform: str | None = None
     site: str | None = None
     problem: str | None = None
+    # A device made of several files or outputs (a Linux gateway): artifact name and path,
+    # or None for an artifact known to be absent (the file does not exist on the device).
+    artifacts: tuple[tuple[str, Path | None], ...] = ()
+    server_version: str | None = None  # the SSH banner's software, from a snapshot
 
 
 # The output of a snapshot that holds each platform's configuration.
 _CONFIG_OUTPUT = {"cisco_ios": "running-config", "cisco_nxos": "running-config"}
+# Platforms whose devices are several artifacts (outputs, files) rather than one config.
+GATEWAYS = ("linux",)
+# A file that marks a folder as a device's root file system, and the platform it implies.
+_ROOTFS_MARKERS = (("etc/openwrt_release", "openwrt"), ("etc/os-release", "linux"))
 
 
 def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
@@ -54,7 +67,9 @@ def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
         return None
     found = []
     for device in manifest.devices:
-        meta = {"device": device.name, "platform": device.platform, "site": device.site}
+        if device.platform in GATEWAYS and device.status == "ok":
+            found.append(_snapshot_bundle(folder, device))
+            continue
         wanted = _CONFIG_OUTPUT.get(device.platform)
         output = next((o for o in device.outputs if o.name == wanted and o.file), None)
         problem = None
@@ -70,8 +85,77 @@ def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
         )
         if problem is None and not unchanged:
             problem = "output changed since collection (sha256 differs from the manifest)"
-        found.append(ConfigFile(path, explicit=False, problem=problem, **meta))
+        found.append(
+            ConfigFile(
+                path,
+                explicit=False,
+                device=device.name,
+                platform=device.platform,
+                site=device.site,
+                problem=problem,
+            )
+        )
     return found
+
+
+def _snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
+    """A gateway in a snapshot: its complete outputs, and those known to be absent."""
+    from smmcheck.snapshot import sha256_hex
+
+    artifacts: list[tuple[str, Path | None]] = []
+    problem = None
+    home = folder / device.name
+    for output in device.outputs:
+        if output.file is None:
+            continue
+        path = folder / output.file
+        home = path.parent
+        if not path.is_file() or sha256_hex(path.read_bytes()) != output.sha256:
+            problem = f"output {output.name} changed since collection (sha256 differs)"
+        elif output.complete:
+            artifacts.append((output.name, path))
+        elif output.problem and "No such file or directory" in output.problem:
+            # `cat` of a file the device does not have: the software is not installed.
+            artifacts.append((output.name, None))
+    if problem is None and not any(path for _, path in artifacts):
+        problem = "the snapshot has no complete output for this device"
+    return ConfigFile(
+        home,
+        explicit=False,
+        device=device.name,
+        platform=device.platform,
+        site=device.site,
+        problem=problem,
+        artifacts=tuple(artifacts),
+        server_version=device.server_version,
+    )
+
+
+def _rootfs(folder: Path) -> ConfigFile | None:
+    """A saved root file system (an image, a configuration repository) as one device."""
+    from smmcheck.parse.artifacts import ROOTFS_FILES
+
+    platform = next((p for marker, p in _ROOTFS_MARKERS if (folder / marker).is_file()), None)
+    if platform is None:
+        return None
+    artifacts: list[tuple[str, Path | None]] = []
+    for relative, name in ROOTFS_FILES.items():
+        path = folder / relative
+        if path.is_file() and name not in {n for n, _ in artifacts}:
+            artifacts.append((name, path))
+    if (folder / "etc" / "passwd").is_file() and (folder / "usr").is_dir():
+        # A whole image: a file it does not have is known to be absent (no MQTT broker).
+        # In a configuration repository a missing file only means it was not kept there.
+        for name in ROOTFS_FILES.values():
+            if name not in {n for n, _ in artifacts}:
+                artifacts.append((name, None))
+    hostname = folder / "etc" / "hostname"
+    device = None
+    if hostname.is_file():
+        device = hostname.read_text(encoding="utf-8", errors="replace").strip() or None
+    return ConfigFile(
+        folder, explicit=True, device=device, platform=platform, artifacts=tuple(artifacts)
+    )
 
 
 def discover(paths: list[Path]) -> list[ConfigFile]:
@@ -87,13 +171,26 @@ def discover(paths: list[Path]) -> list[ConfigFile]:
         if snapshot is not None:
             found.extend(snapshot)
             continue
+        root = _rootfs(path)
+        if root is not None:
+            found.append(root)
+            continue
+        roots = [
+            r
+            for marker in sorted(path.rglob("etc/os-release"))
+            + sorted(path.rglob("etc/openwrt_release"))
+            if (r := _rootfs(marker.parent.parent)) is not None
+        ]
+        roots = list({r.path: r for r in roots}.values())
         inside = [
             ConfigFile(child, explicit=False)
             for child in sorted(path.rglob("*"))
             if child.is_file()
             and child.suffix.lower() not in _NOT_CONFIG
             and not any(part.startswith(".") for part in child.relative_to(path).parts)
+            and not any(child.is_relative_to(r.path) for r in roots)
         ]
+        inside.extend(roots)
         if not inside:
             # A gate pointed at the wrong folder must not pass on zero devices.
             raise UsageError(
@@ -103,6 +200,28 @@ def discover(paths: list[Path]) -> list[ConfigFile]:
             )
         found.extend(inside)
     return found
+
+
+def read_bundle(config: ConfigFile) -> tuple[Artifact, ...]:
+    """The artifacts of a multi-file device, read; InputError when one is unreadable."""
+    from smmcheck.parse.artifacts import Artifact
+
+    found = []
+    for name, path in config.artifacts:
+        if path is None:
+            found.append(Artifact(name, f"{config.path} ({name}: absent)", "", absent=True))
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(
+                "cannot read file", where=str(path), why=exc.strerror or str(exc)
+            ) from None
+        # An empty sshd_config is legitimate (every setting at its default).
+        found.append(Artifact(name, str(path), data.decode("utf-8", errors="replace")))
+    if config.server_version:
+        found.append(Artifact("ssh-banner", f"{config.path} (SSH banner)", config.server_version))
+    return tuple(found)
 
 
 def read_config(path: Path) -> str:

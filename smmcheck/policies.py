@@ -29,7 +29,7 @@ from smmcheck.yamlfile import LocatedProblem, read_yaml, validate, where
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
-PLATFORMS = ("cisco_ios", "cisco_nxos")
+PLATFORMS = ("cisco_ios", "cisco_nxos", "linux", "openwrt")
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 

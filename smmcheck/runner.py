@@ -7,6 +7,7 @@ CPU bound (ciscoconfparse2, and hashing default passwords against type 8/9 secre
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,9 +21,10 @@ from smmcheck.checks import Status
 from smmcheck.engine import Outcome, Verifier, evaluate
 from smmcheck.errors import InputError
 from smmcheck.facts import DeviceFacts
-from smmcheck.inputs import discover, read_config
+from smmcheck.inputs import discover, read_bundle, read_config
 from smmcheck.mapping import Mappings
-from smmcheck.parse import UnsupportedPlatform, parse_config
+from smmcheck.parse import UnsupportedPlatform, parse_bundle, parse_config
+from smmcheck.parse.artifacts import Artifact, bundle_text
 from smmcheck.policies import DataList, Policy, PolicySet, Severity
 from smmcheck.project import Project
 from smmcheck.results import (
@@ -67,6 +69,8 @@ class _Task:
     # From a snapshot manifest: the inventory's name and site for the device.
     device: str | None = None
     site: str | None = None
+    # A multi-file device (a Linux gateway); ``text`` then stands for all of them.
+    artifacts: tuple[Artifact, ...] = ()
 
     def named(self, facts: DeviceFacts) -> DeviceFacts:
         """Facts under the inventory's name when the snapshot gives one."""
@@ -95,7 +99,8 @@ def run_check(
             errors.append((stem, str(config.path), config.problem))
             continue
         try:
-            text = read_config(config.path)
+            artifacts = read_bundle(config) if config.artifacts else ()
+            text = bundle_text(artifacts) if artifacts else read_config(config.path)
         except InputError as exc:
             if config.explicit:
                 raise
@@ -109,6 +114,7 @@ def run_check(
                 stem,
                 config.device,
                 config.site,
+                artifacts,
             )
         )
     assessments = _assess_all(tasks, policies, options, progress)
@@ -133,7 +139,9 @@ def run_check(
             )
         )
         for policy in policies:
-            results.append(_result(name, policy, assessment.outcomes[policy.id], options.mappings))
+            if policy.id in assessment.outcomes:
+                outcome = assessment.outcomes[policy.id]
+                results.append(_result(name, policy, outcome, options.mappings))
     # Devices not assessed are named after assessed ones so that they never take a name
     # (and with it, in JUnit, the results) of a device that was assessed.
     for stem, source, reason in errors:
@@ -216,18 +224,34 @@ class _Evaluator:
 
     def assess(self, task: _Task, verify: Verifier) -> _Assessment:
         try:
-            facts = parse_config(
-                task.text, source=task.path, name_hint=task.name_hint, platform=task.platform
-            )
+            if task.artifacts:
+                facts = parse_bundle(
+                    task.artifacts,
+                    source=task.path,
+                    sha256=hashlib.sha256(task.text.encode()).hexdigest(),
+                    name_hint=task.name_hint,
+                    platform=task.platform or "linux",
+                )
+            else:
+                facts = parse_config(
+                    task.text, source=task.path, name_hint=task.name_hint, platform=task.platform
+                )
         except UnsupportedPlatform as exc:
             return _Assessment(None, str(exc), {})
         return self.evaluate(task.named(facts), verify)
 
     def evaluate(self, facts: DeviceFacts, verify: Verifier) -> _Assessment:
+        # A policy written for other platforms gives no result at all (as a Checkov check
+        # for another resource type): a switch fleet's report is not padded with gateway
+        # policies, nor a gateway's with vty-line policies.
         return _Assessment(
             facts,
             None,
-            {p.id: evaluate(p, facts, self.lists, verify, self.project) for p in self.policies},
+            {
+                p.id: evaluate(p, facts, self.lists, verify, self.project)
+                for p in self.policies
+                if facts.platform in p.platforms
+            },
         )
 
 
@@ -342,6 +366,8 @@ def load_facts(
     found: list[DeviceFacts] = []
     problems: list[str] = []
     for config in discover(paths):
+        if config.artifacts:
+            continue  # gateways have no ACLs to show
         try:
             text = read_config(config.path)
         except InputError as exc:

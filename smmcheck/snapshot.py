@@ -57,6 +57,9 @@ class DeviceCapture(Frozen):
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
     host_key: HostKey | None = None
+    # The server's SSH software as its banner announced it ("OpenSSH_9.2p1 Debian-2+deb12u3"):
+    # the release whose defaults apply where a configuration leaves settings unset.
+    server_version: str | None = None
     outputs: list[OutputRecord] = Field(default_factory=list)
 
 

@@ -56,7 +56,7 @@ def test_a_failing_item_wins_over_an_unknown_one() -> None:
     outcome = evaluate(_policy("telnet-disabled"), facts, LISTS)
     assert outcome.status == "fail"
     assert [e.line for e in outcome.evidence] == [3]
-    assert "1 of 2 vty lines" in outcome.message
+    assert "1 of 2 remote management entry points" in outcome.message
 
 
 def test_unknown_fact_family_is_inconclusive() -> None:

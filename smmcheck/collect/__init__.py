@@ -113,7 +113,7 @@ def _collect_device(device: Device, recipe: Recipe, reach: Reach, output: Path) 
             from smmcheck.collect.netmiko_cli import run_recipe
         else:
             from smmcheck.collect.ssh_exec import run_recipe
-        host_key = run_recipe(device, recipe, reach, keep)
+        connected = run_recipe(device, recipe, reach, keep)
     except CollectError as exc:
         return DeviceCapture(**base, status="error", error=str(exc), outputs=records)
     except SmmcheckError as exc:  # a secret reference that cannot be resolved
@@ -121,11 +121,12 @@ def _collect_device(device: Device, recipe: Recipe, reach: Reach, output: Path) 
     problems = [
         f"{r.name}: {r.problem}" for r in records if r.problem and not _optional(recipe, r.name)
     ]
+    seen = {"host_key": connected.host_key, "server_version": connected.server_version}
     if problems:
         return DeviceCapture(
-            **base, status="error", error="; ".join(problems), host_key=host_key, outputs=records
+            **base, status="error", error="; ".join(problems), outputs=records, **seen
         )
-    return DeviceCapture(**base, host_key=host_key, outputs=records)
+    return DeviceCapture(**base, outputs=records, **seen)
 
 
 def _store(root: Path, folder: str, raw: RawOutput, recipe: Recipe) -> OutputRecord:

@@ -14,7 +14,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from smmcheck.collect.session import CollectError, RawOutput, Reach, dropped, hung
+from smmcheck.collect.session import (
+    CollectError,
+    Connected,
+    RawOutput,
+    Reach,
+    dropped,
+    hung,
+    server_version,
+)
 from smmcheck.collect.ssh_exec import (
     connect_error,
     credentials,
@@ -25,18 +33,17 @@ from smmcheck.collect.ssh_exec import (
 from smmcheck.errors import SmmcheckError
 from smmcheck.inventory import Device
 from smmcheck.recipes import Recipe
-from smmcheck.snapshot import HostKey
 
 
 def run_recipe(
     device: Device, recipe: Recipe, reach: Reach, on_output: Callable[[RawOutput], None]
-) -> HostKey:
+) -> Connected:
     """Connect, enter enable mode if the recipe needs it, run every command."""
     connection = reach.connect(device.host, device.port, lambda: _connect(device, recipe, reach))
     connection.channel = _eof_aware(connection)
     try:
         transport = connection.remote_conn_pre.get_transport()
-        host_key = verified_key(transport)
+        connected = Connected(verified_key(transport), server_version(transport.remote_version))
         if recipe.enable:
             _enable(connection, device)
         for command in recipe.commands:
@@ -51,7 +58,7 @@ def run_recipe(
             except Exception as exc:
                 raise _command_error(exc, command) from None
             on_output(RawOutput(command, started, time.time(), str(text).encode(), None))
-        return host_key
+        return connected
     finally:
         _close(connection)
 

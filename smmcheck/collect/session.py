@@ -43,6 +43,21 @@ class RawOutput:
 
 
 @dataclass(frozen=True)
+class Connected:
+    """What a session learned about the server itself."""
+
+    host_key: HostKey
+    server_version: str | None  # from the SSH banner, "OpenSSH_9.2p1 Debian-2+deb12u3"
+
+
+def server_version(banner: str | None) -> str | None:
+    """The software part of an SSH identification string ("SSH-2.0-OpenSSH_9.2p1 ...")."""
+    if not banner or not banner.startswith("SSH-"):
+        return None
+    return banner.split("-", 2)[2].strip() if banner.count("-") >= 2 else None
+
+
+@dataclass(frozen=True)
 class HostKeyPolicy:
     """Where host keys are checked, and whether unknown ones may be learned."""
 

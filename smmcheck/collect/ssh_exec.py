@@ -17,12 +17,14 @@ import paramiko
 
 from smmcheck.collect.session import (
     CollectError,
+    Connected,
     RawOutput,
     Reach,
     RetryableConnectError,
     dropped,
     fingerprint,
     hung,
+    server_version,
 )
 from smmcheck.errors import SmmcheckError
 from smmcheck.inventory import Device, SecretRef
@@ -32,16 +34,16 @@ from smmcheck.snapshot import HostKey
 
 def run_recipe(
     device: Device, recipe: Recipe, reach: Reach, on_output: Callable[[RawOutput], None]
-) -> HostKey:
+) -> Connected:
     """Connect, run every command of ``recipe``, hand each output to ``on_output``."""
     client = reach.connect(device.host, device.port, lambda: _connect(device, reach))
     try:
         transport = client.get_transport()
         assert transport is not None  # connected
-        host_key = verified_key(transport)
+        connected = Connected(verified_key(transport), server_version(transport.remote_version))
         for command in recipe.commands:
             on_output(_run(client, command))
-        return host_key
+        return connected
     finally:
         client.close()
 

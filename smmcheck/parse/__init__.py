@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable
 
 from smmcheck.facts import DeviceFacts
+from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.detect import SUPPORTED, detect_platform
 
 Parser = Callable[..., DeviceFacts]
@@ -34,6 +35,17 @@ def parse_config(
         )
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return _parser(chosen)(text, source=source, sha256=sha256, name_hint=name_hint)
+
+
+def parse_bundle(
+    artifacts: tuple[Artifact, ...], *, source: str, sha256: str, name_hint: str, platform: str
+) -> DeviceFacts:
+    """Facts for a multi-file device (a Linux gateway) from its artifacts."""
+    if platform != "linux":
+        raise UnsupportedPlatform(f"platform {platform} cannot be checked yet")
+    from smmcheck.parse.linux import parse_linux
+
+    return parse_linux(artifacts, source=source, sha256=sha256, name_hint=name_hint)
 
 
 def _parser(platform: str) -> Parser:

@@ -27,6 +27,16 @@ ROOTFS_FILES = {
 }
 
 
+def bundle_text(artifacts: tuple[Artifact, ...]) -> str:
+    """One text standing for all of a device's artifacts: what its sha256 and cache key are
+    computed from."""
+    parts = [
+        f"### {a.name} {a.source} {'absent' if a.absent else len(a.text)}\n{a.text}"
+        for a in sorted(artifacts, key=lambda a: a.name)
+    ]
+    return "\n".join(parts)
+
+
 @dataclass(frozen=True)
 class Artifact:
     """One file or command output of a device."""
@@ -34,6 +44,8 @@ class Artifact:
     name: str  # canonical: sshd-effective, sshd-config, listening-sockets, ...
     source: str  # where it came from, as reports cite it
     text: str
+    # Known not to exist on the device (``cat`` found no such file; an image without it).
+    absent: bool = False
 
     def lines(self) -> Iterator[tuple[int, str]]:
         """(1-based line number, line) pairs."""

@@ -1,0 +1,69 @@
+"""Facts for a Linux IoT gateway from its artifacts (command outputs or saved files).
+
+Each fact family is filled from the artifact that establishes it and stays None (unknown)
+when that artifact is missing: no ``ss`` output, no login services known. An artifact
+*known to be absent* (the device has no ``/etc/mosquitto/mosquitto.conf``) establishes
+that there is nothing of that kind: no MQTT listeners.
+"""
+
+from __future__ import annotations
+
+import re
+
+from smmcheck.facts import DeviceFacts, MqttListener, TlsListener
+from smmcheck.parse.artifacts import Artifact
+from smmcheck.parse.mosquitto import mosquitto_facts
+from smmcheck.parse.sockets import login_services, socket_facts
+from smmcheck.parse.sshd import sshd_facts
+
+
+def parse_linux(
+    artifacts: tuple[Artifact, ...], *, source: str, sha256: str, name_hint: str
+) -> DeviceFacts:
+    """Facts for one Linux gateway."""
+    present = {a.name: a for a in artifacts if not a.absent}
+    absent = {a.name for a in artifacts if a.absent}
+    banner = present.get("ssh-banner")
+    ssh = sshd_facts(
+        present.get("sshd-effective"),
+        present.get("sshd-config"),
+        banner.text.strip() if banner else None,
+    )
+    sockets = socket_facts(present["listening-sockets"]) if "listening-sockets" in present else None
+    mqtt: tuple[MqttListener, ...] | None = None
+    tls: tuple[TlsListener, ...] | None = None
+    if "mosquitto-config" in present:
+        mqtt, tls = mosquitto_facts(
+            present["mosquitto-config"], _package_version(present.get("mosquitto-version"))
+        )
+    elif "mosquitto-config" in absent:
+        mqtt, tls = (), ()
+    return DeviceFacts(
+        device=name_hint,
+        platform="linux",
+        source=source,
+        sha256=sha256,
+        line_count=sum(len(a.text.splitlines()) for a in present.values()),
+        os_version=_os_version(present.get("os-release")),
+        management_lines=login_services(sockets) if sockets is not None else None,
+        ssh=ssh,
+        sockets=sockets,
+        mqtt_listeners=mqtt,
+        tls_listeners=tls,
+    )
+
+
+def _os_version(release: Artifact | None) -> str | None:
+    # PRETTY_NAME="Debian GNU/Linux 12 (bookworm)" reads best in reports.
+    if release is None:
+        return None
+    fields = dict(re.findall(r'^([A-Z_]+)="?([^"\n]*)"?$', release.text, re.MULTILINE))
+    return fields.get("PRETTY_NAME") or fields.get("VERSION_ID")
+
+
+def _package_version(listing: Artifact | None) -> str | None:
+    # `dpkg-query -W mosquitto` prints "mosquitto<TAB>2.0.11-1.2+deb12u2".
+    if listing is None:
+        return None
+    found = re.search(r"^\S+\s+(?:\d+:)?(\d+\.\d+(?:\.\d+)?)", listing.text.strip())
+    return found.group(1) if found else None
