@@ -161,3 +161,19 @@ class Check(Frozen):
     def parts(self) -> list[Check]:
         """This check's sub-checks (itself when it is not a combination)."""
         return list(self.all_of) if self.all_of is not None else [self]
+
+    def families(self) -> set[str]:
+        """The fact families (DeviceFacts fields) this check reads."""
+        found: set[str] = set()
+        for part in self.parts():
+            for collection in (part.all, part.none, part.exists):
+                if collection is not None:
+                    found.add(collection.items)
+            if part.value is not None:
+                found.add(part.value.fact)
+            if part.semantic is not None:
+                # The named analyses work on ACLs, interfaces and management lines.
+                found |= {"acls", "interfaces", "management_lines"}
+            if part.all_of is not None and part is not self:
+                found |= part.families()
+        return found

@@ -162,7 +162,8 @@ class _Context:
         status: Status = "pass" if verdict.value else "fail"
         if verdict.value is None:
             status = "inconclusive"
-        return Finding(status, (self.render_item(item, verdict),), item.evidence, 1, 1)
+        evidence = item.evidence_for(self.in_use)
+        return Finding(status, (self.render_item(item, verdict),), evidence, 1, 1)
 
     def collection(self, kind: str, check: CollectionCheck) -> Finding:
         items: tuple[Item, ...] | None = getattr(self.facts, check.items)
@@ -217,7 +218,7 @@ class _Context:
         return Finding(
             "pass",
             tuple(self.render_item(i, _Verdict(True)) for i in considered),
-            _unique([e for i in considered for e in i.evidence]),
+            _unique([e for i in considered for e in i.evidence_for(self.in_use)]),
             0,
             len(considered),
         )
@@ -228,7 +229,7 @@ class _Context:
         return Finding(
             status,
             tuple(self.render_item(i, v) for i, v in pairs),
-            _unique([e for i, _ in pairs for e in i.evidence]),
+            _unique([e for i, _ in pairs for e in i.evidence_for(self.in_use)]),
             len(pairs),
             total,
         )

@@ -35,6 +35,17 @@ class Item(Frozen):
     evidence: tuple[SourceLine, ...] = ()
     # Why a derived field has its value (an IOS default, an unknown release), by field name.
     notes: dict[str, str] = Field(default_factory=dict)
+    # Where an item gathers settings that different policies judge (an SSH server's
+    # algorithms and its root login), the lines each field rests on; a policy then cites
+    # only the lines of the fields it reads.
+    field_evidence: dict[str, tuple[SourceLine, ...]] = Field(default_factory=dict)
+
+    def evidence_for(self, fields: set[str]) -> tuple[SourceLine, ...]:
+        """The lines behind ``fields`` (all of the item's lines when not known per field)."""
+        chosen = [line for name in sorted(fields) for line in self.field_evidence.get(name, ())]
+        if not chosen:
+            return self.evidence
+        return tuple(sorted(dict.fromkeys(chosen), key=lambda s: (s.source, s.line, s.text)))
 
 
 class MgmtLine(Item):
@@ -220,6 +231,9 @@ class DeviceFacts(Frozen):
     # False when the text looks truncated (no final ``end``): a pass cannot be established.
     complete: bool = True
     incomplete_reason: str | None = None
+    # A part of a device (one sshd_config given on its own): only these fact families are
+    # in evidence, and only policies that read nothing else are judged. None: a whole device.
+    scope: tuple[str, ...] | None = None
     management_lines: tuple[MgmtLine, ...] | None = None
     ssh: SshServer | None = None
     http: HttpServer | None = None

@@ -53,7 +53,7 @@ class ConfigFile:
 # The output of a snapshot that holds each platform's configuration.
 _CONFIG_OUTPUT = {"cisco_ios": "running-config", "cisco_nxos": "running-config"}
 # Platforms whose devices are several artifacts (outputs, files) rather than one config.
-GATEWAYS = ("linux",)
+GATEWAYS = ("linux", "openwrt")
 # A file that marks a folder as a device's root file system, and the platform it implies.
 _ROOTFS_MARKERS = (("etc/openwrt_release", "openwrt"), ("etc/os-release", "linux"))
 
@@ -143,6 +143,13 @@ def _rootfs(folder: Path) -> ConfigFile | None:
         path = folder / relative
         if path.is_file() and name not in {n for n, _ in artifacts}:
             artifacts.append((name, path))
+    if platform == "openwrt":
+        # UCI: each /etc/config/<package> file is one artifact, uci-<package>.
+        uci = folder / "etc" / "config"
+        if uci.is_dir():
+            artifacts.extend(
+                (f"uci-{path.name}", path) for path in sorted(uci.iterdir()) if path.is_file()
+            )
     if (folder / "etc" / "passwd").is_file() and (folder / "usr").is_dir():
         # A whole image: a file it does not have is known to be absent (no MQTT broker).
         # In a configuration repository a missing file only means it was not kept there.

@@ -901,3 +901,28 @@ def test_console_script_bogus_format_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "bogus" in done.stderr
+
+
+def test_a_lone_sshd_config_is_judged_on_ssh_policies_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pre-change review of one file: no socket listing, no broker config, so only the
+    # policies that read SSH facts are judged (not a page of inconclusive results).
+    config = write(
+        tmp_path / "sshd_config",
+        "# gateway image\nPort 22\nPermitRootLogin yes\nPasswordAuthentication yes\n"
+        "Ciphers aes256-ctr,aes128-cbc\nMACs hmac-sha2-256\nKexAlgorithms curve25519-sha256\n"
+        "Subsystem sftp /usr/lib/openssh/sftp-server\n",
+    )
+    code, report = run_json(capsys, config)
+    assert code == 1
+    (device,) = report["devices"]
+    assert device["platform"] == "linux"
+    verdicts = {
+        r["policy"]: (r["status"], [e["line"] for e in r["evidence"]]) for r in report["results"]
+    }
+    assert verdicts == {
+        # line 0: no KbdInteractiveAuthentication line, so its default counts too
+        "ssh-no-root-password-login": ("fail", [0, 3, 4]),
+        "ssh-strong-crypto": ("fail", [5, 6, 7]),
+    }

@@ -174,18 +174,6 @@ def test_refused_connection_fails_one_device_and_the_run_goes_on(
     assert status == {"gw-01": "ok", "gw-02": "error"}
 
 
-def test_platform_without_a_recipe_is_a_usage_error_before_any_connection(
-    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    extra = "  - {name: ap-01, host: 127.0.0.1, port: 1, platform: openwrt}\n"
-    code, snapshot = _collect(
-        tmp_path, _inventory(tmp_path, sshd, extra=extra), _known_hosts(tmp_path, sshd)
-    )
-    assert code == 2
-    assert "no collector recipe for platform 'openwrt'" in capsys.readouterr().err
-    assert not snapshot.exists()
-
-
 # --- injected faults through the real sshd ------------------------------------------------
 
 

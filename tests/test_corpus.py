@@ -77,3 +77,44 @@ def test_batfish_example_filter_lines_670_and_790_are_unreachable(report: Report
     assert "(670 permit ip 166.146.58.184 any) can never match" in result.message
     assert "(790 deny ip 54.203.159.1/32 any) can never match" in result.message
     assert result.message.count(") can never match") == 2
+
+
+@pytest.fixture(scope="module")
+def gateway_report() -> Report:
+    policies = load_policies()
+    options = CheckOptions(policies=policies, mappings=load_mappings(policies), use_cache=False)
+    return run_check([CORPUS / "sshd_config", CORPUS / "mosquitto"], options)
+
+
+def _verdicts(report: Report, file_part: str) -> dict[str, str]:
+    devices = {d.name for d in report.devices if file_part in d.source}
+    assert devices, file_part
+    return {r.policy: r.status for r in report.results if r.device in devices}
+
+
+def test_each_gateway_file_is_judged_only_on_what_it_establishes(gateway_report: Report) -> None:
+    assert all(d.status == "ok" for d in gateway_report.devices)
+    for device in gateway_report.devices:
+        policies = {r.policy for r in gateway_report.results if r.device == device.name}
+        assert policies in (
+            {"ssh-no-root-password-login", "ssh-strong-crypto"},
+            {"mqtt-no-anonymous", "mqtt-tls-only", "tls-min-1-2"},
+        ), device.source
+
+
+def test_known_findings_in_published_gateway_files(gateway_report: Report) -> None:
+    # Azure App Service: PermitRootLogin yes (passwords on by default), CBC ciphers, SHA-1 MACs.
+    azure = _verdicts(gateway_report, "Azure-App-Service__python__sshd_config")
+    assert azure == {"ssh-no-root-password-login": "fail", "ssh-strong-crypto": "fail"}
+    # atmoz/sftp: PermitRootLogin no.
+    assert _verdicts(gateway_report, "atmoz")["ssh-no-root-password-login"] == "pass"
+    # OpenSSH's own sample file sets nothing: the defaults need the release, unknown here.
+    assert set(_verdicts(gateway_report, "openssh-portable").values()) == {"inconclusive"}
+    # hassio: 'MACs -hmac-sha1,...' removes from defaults that are unknown without a release.
+    assert _verdicts(gateway_report, "hassio")["ssh-strong-crypto"] == "inconclusive"
+    # Eclipse's no-auth Docker example: anonymous, plaintext on every address.
+    no_auth = _verdicts(gateway_report, "mosquitto-no-auth")
+    assert (no_auth["mqtt-no-anonymous"], no_auth["mqtt-tls-only"]) == ("fail", "fail")
+    # Intel's template: TLS 1.2 listener with client certificates required.
+    intel = _verdicts(gateway_report, "mosquitto.conf.dist")
+    assert set(intel.values()) == {"pass"}

@@ -46,6 +46,8 @@ class Artifact:
     text: str
     # Known not to exist on the device (``cat`` found no such file; an image without it).
     absent: bool = False
+    # Given on its own, not as part of a whole device: only what it establishes is judged.
+    part: bool = False
 
     def lines(self) -> Iterator[tuple[int, str]]:
         """(1-based line number, line) pairs."""

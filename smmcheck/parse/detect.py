@@ -58,3 +58,44 @@ def detect_platform(text: str) -> str | None:
         return None
     best = max(scores.items(), key=lambda kv: kv[1])
     return best[0] if best[1] >= 2 else None
+
+
+# A gateway file given on its own (pre-change review of one sshd_config), recognised by
+# the keywords only that file type has: (artifact, platform, pattern, weight).
+_ARTIFACT_MARKERS: tuple[tuple[str, str, re.Pattern[str], int], ...] = tuple(
+    (artifact, platform, re.compile(pattern, re.MULTILINE | re.IGNORECASE), weight)
+    for artifact, platform, pattern, weight in (
+        ("sshd-config", "linux", r"^\s*#?\s*PermitRootLogin\s", 3),
+        ("sshd-config", "linux", r"^\s*#?\s*(?:PasswordAuthentication|PubkeyAuthentication)\s", 2),
+        ("sshd-config", "linux", r"^\s*#?\s*Subsystem\s+sftp\s", 2),
+        ("sshd-config", "linux", r"^\s*#?\s*(?:AuthorizedKeysFile|UsePAM|X11Forwarding)\s", 1),
+        ("mosquitto-config", "linux", r"^\s*#?\s*(?:listener|allow_anonymous)\s", 3),
+        (
+            "mosquitto-config",
+            "linux",
+            r"^\s*#?\s*(?:persistence_location|log_dest|password_file)\s",
+            2,
+        ),
+        ("listening-sockets", "linux", r"^(?:tcp|udp)\s+(?:LISTEN|UNCONN)\s+\d+\s+\d+\s", 5),
+    )
+)
+
+
+def detect_artifact(text: str) -> tuple[str, str] | None:
+    """(artifact name, platform) for a gateway file given on its own, or None."""
+    scores: dict[tuple[str, str], int] = {}
+    for artifact, platform, pattern, weight in _ARTIFACT_MARKERS:
+        if pattern.search(text):
+            scores[(artifact, platform)] = scores.get((artifact, platform), 0) + weight
+    if not scores:
+        return None
+    best, score = max(scores.items(), key=lambda kv: kv[1])
+    return best if score >= 3 else None
+
+
+# The fact families each artifact establishes on its own.
+ARTIFACT_SCOPE = {
+    "sshd-config": ("ssh",),
+    "mosquitto-config": ("mqtt_listeners", "tls_listeners"),
+    "listening-sockets": ("sockets", "management_lines"),
+}

@@ -12,6 +12,7 @@ import re
 
 from smmcheck.facts import DeviceFacts, MqttListener, TlsListener
 from smmcheck.parse.artifacts import Artifact
+from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.mosquitto import mosquitto_facts
 from smmcheck.parse.sockets import login_services, socket_facts
 from smmcheck.parse.sshd import sshd_facts
@@ -38,8 +39,11 @@ def parse_linux(
         )
     elif "mosquitto-config" in absent:
         mqtt, tls = (), ()
+    parts = [a.name for a in artifacts if a.part]
+    scope = tuple(f for name in parts for f in ARTIFACT_SCOPE.get(name, ())) if parts else None
     return DeviceFacts(
         device=name_hint,
+        scope=scope,
         platform="linux",
         source=source,
         sha256=sha256,

@@ -116,7 +116,12 @@ def sshd_facts(
     if parsed is not None:
         _match_notes(parsed, server)
     return server.model_copy(
-        update={"software": software, "notes": out.notes, "evidence": out.sorted()}
+        update={
+            "software": software,
+            "notes": out.notes,
+            "evidence": out.sorted(),
+            "field_evidence": out.field_evidence(),
+        }
     )
 
 
@@ -124,13 +129,36 @@ def sshd_facts(
 class _Found:
     notes: dict[str, str] = field(default_factory=dict)
     evidence: list[SourceLine] = field(default_factory=list)
+    # The lines each field rests on: a root-login finding cites PermitRootLogin and the
+    # authentication lines, not the Ciphers line read for another policy.
+    by_field: dict[str, list[SourceLine]] = field(default_factory=dict)
+    current: str = ""  # the field whose lines are being cited
 
     def note(self, name: str, text: str) -> None:
+        self.current = name
         self.notes[name] = f"{self.notes[name]}; {text}" if name in self.notes else text
 
     def cite(self, line: SourceLine) -> None:
         if line not in self.evidence:
             self.evidence.append(line)
+        if self.current:
+            cited = self.by_field.setdefault(self.current, [])
+            if line not in cited:
+                cited.append(line)
+
+    def field_evidence(self) -> dict[str, tuple[SourceLine, ...]]:
+        """Lines per field; root_password_login rests on the fields it is derived from."""
+        derived = ("permit_root_login", "password_authentication", "root_password_login")
+        merged = {
+            name: tuple(sorted(lines, key=lambda s: (s.source, s.line, s.text)))
+            for name, lines in self.by_field.items()
+        }
+        root = {line for name in derived for line in merged.get(name, ())}
+        if root:
+            merged["root_password_login"] = tuple(
+                sorted(root, key=lambda s: (s.source, s.line, s.text))
+            )
+        return merged
 
     def sorted(self) -> tuple[SourceLine, ...]:
         return tuple(sorted(self.evidence, key=lambda s: (s.source, s.line, s.text)))
@@ -202,6 +230,7 @@ def _from_effective(
     settings = _settings(art)
 
     def take(key: str, name: str) -> str | None:
+        out.current = name
         if key not in settings:
             out.note(name, f"sshd -T printed no '{key}' line")
             out.cite(art.whole(f"(no '{key}' line in sshd -T output)"))
@@ -223,8 +252,10 @@ def _from_effective(
     kbd_lines = [k for k in (_KBD, _CHALLENGE) if k in settings]
     kbd = any(_flag(settings[k][1]) for k in kbd_lines) if kbd_lines else None
     if permit == "yes":
+        out.current = "root_password_login"
         for key in kbd_lines:
             out.cite(art.at(settings[key][0]))
+    out.current = "accepted_versions"
     if "protocol" in settings:
         out.cite(art.at(settings["protocol"][0]))
         versions = _protocols(settings["protocol"][1])
@@ -375,6 +406,7 @@ class _ConfigFile:
     def setting(
         self, keyword: str, name: str, label: str, default: str | None, alias: str = ""
     ) -> str | None:
+        self.out.current = name
         found = _pick(self.blocks, keyword, *([alias] if alias else []))
         if found.match_all:
             self.cite(found.match_all)
@@ -395,6 +427,7 @@ class _ConfigFile:
     def algorithms(
         self, keyword: str, name: str, label: str, default: tuple[str, ...] | None, release: str
     ) -> tuple[str, ...] | None:
+        self.out.current = name
         for block in self.blocks[1:]:
             if keyword in block.settings:
                 line = block.settings[keyword][0]
