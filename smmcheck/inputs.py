@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smmcheck.errors import InputError, UsageError
+from smmcheck.snapshot import MANIFEST
 
 if TYPE_CHECKING:
     from smmcheck.parse.artifacts import Artifact
@@ -189,6 +190,14 @@ def discover(paths: list[Path]) -> list[ConfigFile]:
             if (r := _rootfs(marker.parent.parent)) is not None
         ]
         roots = list({r.path: r for r in roots}.values())
+        # Snapshots kept inside the folder (a gateway collected beside saved switch configs).
+        snapshots = [
+            manifest.parent
+            for manifest in sorted(path.rglob(MANIFEST))
+            if _snapshot_files(manifest.parent) is not None
+        ]
+        for snapshot_dir in snapshots:
+            found.extend(_snapshot_files(snapshot_dir) or [])
         inside = [
             ConfigFile(child, explicit=False)
             for child in sorted(path.rglob("*"))
@@ -196,9 +205,10 @@ def discover(paths: list[Path]) -> list[ConfigFile]:
             and child.suffix.lower() not in _NOT_CONFIG
             and not any(part.startswith(".") for part in child.relative_to(path).parts)
             and not any(child.is_relative_to(r.path) for r in roots)
+            and not any(child.is_relative_to(folder) for folder in snapshots)
         ]
         inside.extend(roots)
-        if not inside:
+        if not inside and not snapshots:
             # A gate pointed at the wrong folder must not pass on zero devices.
             raise UsageError(
                 "no configuration files found",

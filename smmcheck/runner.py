@@ -193,7 +193,8 @@ def _check_site_coverage(
     for policy in policies:
         if not any(p.semantic and p.semantic.name == "segmentation" for p in policy.check.parts()):
             continue
-        outcomes = [a.outcomes[policy.id] for a in assessments if a.facts is not None]
+        # Devices the policy does not apply to (a gateway for segmentation) have no outcome.
+        outcomes = [a.outcomes[policy.id] for a in assessments if policy.id in a.outcomes]
         covered = {zone for outcome in outcomes for zone in outcome.covers}
         missing = [zone for zone in governed if zone not in covered]
         if not missing:

@@ -60,7 +60,10 @@ def test_every_failure_cites_config_lines() -> None:
             for evidence in result.evidence:
                 assert evidence.line >= 0
                 if evidence.line:
-                    text = (DEMO / evidence.source.split("/")[-1]).read_text().splitlines()
+                    source = Path(evidence.source)
+                    if not source.is_absolute():
+                        source = DEMO / source
+                    text = source.read_text().splitlines()
                     assert (
                         text[evidence.line - 1]
                         .strip()
