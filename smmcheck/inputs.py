@@ -69,7 +69,7 @@ def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
     found = []
     for device in manifest.devices:
         if device.platform in GATEWAYS and device.status == "ok":
-            found.append(_snapshot_bundle(folder, device))
+            found.append(snapshot_bundle(folder, device))
             continue
         wanted = _CONFIG_OUTPUT.get(device.platform)
         output = next((o for o in device.outputs if o.name == wanted and o.file), None)
@@ -99,7 +99,7 @@ def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
     return found
 
 
-def _snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
+def snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
     """A gateway in a snapshot: its complete outputs, and those known to be absent."""
     from smmcheck.snapshot import sha256_hex
 

@@ -100,6 +100,8 @@ class Settings(Frozen):
     key_file: str | None = None
     enable: SecretRef | None = None
     tags: list[str] | None = None
+    # Extra TLS endpoints for `audit --probe-tls`: a port of this device, or HOST:PORT.
+    probe_tls: list[int | str] | None = None
 
     _password_ref = field_validator("password", "enable", mode="before")(_no_literal_secret)
 
@@ -161,6 +163,7 @@ class Device(Frozen):
     key_file: str | None = None
     enable: SecretRef | None = None
     tags: list[str] = Field(default_factory=list)
+    probe_tls: list[int | str] = Field(default_factory=list)
 
     def matches(self, pattern: str) -> bool:
         """Whether ``--limit PATTERN`` selects this device (name, site, category or tag)."""
@@ -301,6 +304,7 @@ def _combine(name: str, layers: list[Settings], at: str, hint: str) -> Device:
             )
     resolved["port"] = resolved["port"] or 22
     resolved["tags"] = resolved["tags"] or []
+    resolved["probe_tls"] = resolved["probe_tls"] or []
     return Device(name=name, **resolved)
 
 

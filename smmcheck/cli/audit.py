@@ -33,11 +33,18 @@ from smmcheck.runner import CheckOptions, run_check
     show_default=True,
     help="Folder that keeps one snapshot per run (<UTC time>/), the audit history.",
 )
+@click.option(
+    "--probe-tls",
+    is_flag=True,
+    help="Also probe the TLS endpoints the gateways' configuration reveals (and each"
+    " device's probe_tls entries): TLS handshakes only, paced per host.",
+)
 @report_options
 @project_option
 @policy_options
 def audit(
     snapshot_root: Path,
+    probe_tls: bool,
     fmt: str,
     output: Path | None,
     report_dir: Path | None,
@@ -57,7 +64,13 @@ def audit(
     found = find_project(project_file)
     project = load_project(found) if found else None
     folder = snapshot_root / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder, _manifest = run_collection(folder, **settings)
+    folder, manifest = run_collection(folder, **settings)
+    if probe_tls:
+        from smmcheck.inventory import load_inventory
+        from smmcheck.probe.snapshot import probe_snapshot
+
+        devices = load_inventory(settings["inventory_file"], settings["limit"])
+        probe_snapshot(folder, manifest, devices, timeout=settings["connect_timeout"])
     options = CheckOptions(
         project=project,
         policies=policies,

@@ -147,8 +147,8 @@ def _store(root: Path, folder: str, raw: RawOutput, recipe: Recipe) -> OutputRec
         name=raw.command.name,
         command=raw.command.command,
         file=relative,
-        started=_stamp(raw.started),
-        finished=_stamp(raw.finished),
+        started=stamp(raw.started),
+        finished=stamp(raw.finished),
         sha256=sha256_hex(stored),
         bytes=len(stored),
         exit_status=raw.exit_status,
@@ -166,7 +166,8 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
-def _stamp(seconds: float) -> str:
+def stamp(seconds: float) -> str:
+    """A UTC time as the manifest writes it (ISO 8601, milliseconds, Z)."""
     return (
         datetime.fromtimestamp(seconds, UTC)
         .isoformat(timespec="milliseconds")
@@ -175,4 +176,4 @@ def _stamp(seconds: float) -> str:
 
 
 def _now() -> str:
-    return _stamp(time.time())
+    return stamp(time.time())

@@ -16,6 +16,7 @@ from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.mosquitto import mosquitto_facts
 from smmcheck.parse.sockets import login_services, socket_facts
 from smmcheck.parse.sshd import sshd_facts
+from smmcheck.parse.tlsprobe import observed
 
 
 def parse_linux(
@@ -39,6 +40,8 @@ def parse_linux(
         )
     elif "mosquitto-config" in absent:
         mqtt, tls = (), ()
+    if "probe-tls" in present:
+        tls = _with_observations(tls, present["probe-tls"])
     parts = [a.name for a in artifacts if a.part]
     scope = tuple(f for name in parts for f in ARTIFACT_SCOPE.get(name, ())) if parts else None
     return DeviceFacts(
@@ -71,3 +74,47 @@ def _package_version(listing: Artifact | None) -> str | None:
         return None
     found = re.search(r"^\S+\s+(?:\d+:)?(\d+\.\d+(?:\.\d+)?)", listing.text.strip())
     return found.group(1) if found else None
+
+
+def _with_observations(
+    configured: tuple[TlsListener, ...] | None, probe: Artifact
+) -> tuple[TlsListener, ...] | None:
+    """TLS listeners with what the live probe saw: an observed minimum replaces the
+    configured one, and an endpoint the configuration did not reveal is added."""
+    seen = observed(probe)
+    merged: list[TlsListener] = []
+    for listener in configured or ():
+        found = seen.pop(listener.port, None)
+        if found is None:
+            merged.append(listener)
+            continue
+        minimum = found.minimum()
+        merged.append(
+            listener.model_copy(
+                update={
+                    "min_version": minimum if minimum is not None else listener.min_version,
+                    "evidence": (*listener.evidence, *found.evidence),
+                    "notes": {
+                        **listener.notes,
+                        "min_version": f"observed by the TLS probe (configured:"
+                        f" {listener.min_version or 'unknown'})",
+                    },
+                }
+            )
+        )
+    for port, found in sorted(seen.items()):
+        if not found.reachable:
+            continue
+        merged.append(
+            TlsListener(
+                label=f"{found.host}:{port} (probed)",
+                service="tls",
+                port=port,
+                min_version=found.minimum(),
+                evidence=tuple(found.evidence),
+                notes={"min_version": "observed by the TLS probe"},
+            )
+        )
+    if configured is None and not merged:
+        return None
+    return tuple(merged)
