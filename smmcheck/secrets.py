@@ -10,7 +10,8 @@ secret is well formed and the candidate does not produce it) and None (we cannot
 storage type, a malformed value, or a value that a config export redacted). Callers must not
 read None as "no match": a redacted hash says nothing about the password behind it.
 
-The module is pure (no I/O, no state) and uses only the standard library.
+The module is pure (no I/O, no state) and uses only the standard library; Unix crypt(3)
+hashes (``storage_type`` "crypt", and NX-OS's sha256-crypt) go to :mod:`smmcheck.unixcrypt`.
 """
 
 from __future__ import annotations
@@ -140,6 +141,11 @@ def _prepare(storage_type: str, value: str) -> Callable[[str], bool] | None:
     if storage_type == "7":
         decoded = decode_type7(stored)
         return None if decoded is None else _equals(decoded)
+    if storage_type == "crypt" or (storage_type == "5" and stored.startswith(("$5$", "$6$"))):
+        # Unix crypt(3): /etc/shadow, and NX-OS `password 5 $5$...` (sha256-crypt).
+        from smmcheck.unixcrypt import prepare
+
+        return prepare(stored)
     if storage_type == "5":
         return _prepare_md5crypt(stored)
     if storage_type == "4":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from smmcheck.facts import DeviceFacts, MqttListener, TlsListener
+from smmcheck.facts import Credential, DeviceFacts, MqttListener, Secret, TlsListener
 from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.mosquitto import mosquitto_facts
@@ -40,6 +40,9 @@ def parse_linux(
         )
     elif "mosquitto-config" in absent:
         mqtt, tls = (), ()
+    credentials: tuple[Credential, ...] | None = None
+    if "shadow" in present:
+        credentials = _shadow(present["shadow"])
     if "probe-tls" in present:
         tls = _with_observations(tls, present["probe-tls"])
     parts = [a.name for a in artifacts if a.part]
@@ -56,6 +59,7 @@ def parse_linux(
         ssh=ssh,
         sockets=sockets,
         mqtt_listeners=mqtt,
+        credentials=credentials,
         tls_listeners=tls,
     )
 
@@ -118,3 +122,28 @@ def _with_observations(
     if configured is None and not merged:
         return None
     return tuple(merged)
+
+
+def _shadow(shadow: Artifact) -> tuple[Credential, ...]:
+    """Accounts that can log in with a password (a hash or an empty field); locked and
+    password-less system accounts (``*``, ``!``) cannot, so they are not credentials."""
+    found = []
+    for number, line in shadow.lines():
+        fields = line.split(":")
+        if len(fields) < 2 or not fields[0] or line.startswith("#"):
+            continue
+        user, stored = fields[0], fields[1]
+        if stored.startswith(("!", "*")):
+            continue
+        redacted = ":".join([user, "<redacted>" if stored else "", *fields[2:]])
+        found.append(
+            Credential(
+                label=f"account {user} (/etc/shadow)",
+                kind="user",
+                username=user,
+                form="secret",
+                secret=Secret(storage_type="crypt", value=stored),
+                evidence=(shadow.at(number, redacted),),
+            )
+        )
+    return tuple(found)
