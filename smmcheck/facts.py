@@ -105,6 +105,15 @@ class Socket(Item):
     local_only: bool = False
 
 
+class Discovery(Item):
+    """A discovery protocol a device speaks: CDP or LLDP on a switch's access port, mDNS,
+    LLMNR, SSDP or LLDP on a gateway. ``enabled`` is None when it cannot be told."""
+
+    protocol: Literal["cdp", "lldp", "mdns", "llmnr", "ssdp", "upnp"]
+    where: str  # "GigabitEthernet1/0/5 (access port, VLAN 20)", "0.0.0.0:5353"
+    enabled: bool | None = None
+
+
 class MqttListener(Item):
     """An MQTT broker listener (mosquitto) with its effective security settings."""
 
@@ -245,5 +254,7 @@ class DeviceFacts(Frozen):
     acls: tuple[Acl, ...] | None = None
     interfaces: tuple[Interface, ...] | None = None
     sockets: tuple[Socket, ...] | None = None
+    # Discovery protocols on end-device-facing ports (switches) or listening (gateways).
+    discovery: tuple[Discovery, ...] | None = None
     mqtt_listeners: tuple[MqttListener, ...] | None = None
     tls_listeners: tuple[TlsListener, ...] | None = None

@@ -28,6 +28,7 @@ DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 # Built-in policies that apply to IOS (and are public IDs: never renamed or reused).
 POLICY_IDS = [
     "acl-no-shadowed-lines",
+    "discovery-protocols-disabled",
     "http-mgmt-disabled",
     "iot-segmentation",
     "logging-remote",

@@ -31,6 +31,7 @@ from smmcheck.parse.cisco import (
     snmp_community,
 )
 from smmcheck.parse.ios_acl import parse_acls
+from smmcheck.parse.ios_discovery import parse_discovery
 from smmcheck.parse.ios_interfaces import parse_interfaces
 from smmcheck.parse.tree import Node
 
@@ -46,6 +47,7 @@ def parse_ios(text: str, *, source: str, sha256: str, name_hint: str) -> DeviceF
     version = config.argument("version")
     major = _major(version)
     complete = any(n.text == "end" for n in first("end"))
+    interfaces = parse_interfaces(config)
     return DeviceFacts(
         device=config.argument("hostname") or name_hint,
         platform="cisco_ios",
@@ -66,7 +68,8 @@ def parse_ios(text: str, *, source: str, sha256: str, name_hint: str) -> DeviceF
         logging_hosts=tuple(_logging_hosts(raw, first("logging"))),
         ntp_servers=tuple(_ntp_servers(raw, first("ntp") + first("sntp"))),
         acls=parse_acls(config),
-        interfaces=parse_interfaces(config),
+        interfaces=interfaces,
+        discovery=parse_discovery(config, interfaces, nxos=False),
     )
 
 

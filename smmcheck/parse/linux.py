@@ -9,8 +9,17 @@ that there is nothing of that kind: no MQTT listeners.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from smmcheck.facts import Credential, DeviceFacts, MqttListener, Secret, TlsListener
+from smmcheck.facts import (
+    Credential,
+    DeviceFacts,
+    Discovery,
+    MqttListener,
+    Secret,
+    Socket,
+    TlsListener,
+)
 from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.mosquitto import mosquitto_facts
@@ -58,6 +67,7 @@ def parse_linux(
         management_lines=login_services(sockets) if sockets is not None else None,
         ssh=ssh,
         sockets=sockets,
+        discovery=_discovery(sockets),
         mqtt_listeners=mqtt,
         credentials=credentials,
         tls_listeners=tls,
@@ -147,3 +157,29 @@ def _shadow(shadow: Artifact) -> tuple[Credential, ...]:
             )
         )
     return tuple(found)
+
+
+_DISCOVERY: dict[str | None, Literal["mdns", "llmnr", "lldp", "ssdp", "upnp"]] = {
+    "mdns": "mdns",
+    "llmnr": "llmnr",
+    "lldp": "lldp",
+    "ssdp": "ssdp",
+    "upnp": "upnp",
+}
+
+
+def _discovery(sockets: tuple[Socket, ...] | None) -> tuple[Discovery, ...] | None:
+    """Discovery protocols the gateway answers on a non-loopback address."""
+    if sockets is None:
+        return None
+    return tuple(
+        Discovery(
+            label=f"{s.service} ({s.label})",
+            protocol=_DISCOVERY[s.service],
+            where=f"{s.address}:{s.port}",
+            enabled=True,
+            evidence=s.evidence,
+        )
+        for s in sockets
+        if s.service in _DISCOVERY and not s.local_only
+    )

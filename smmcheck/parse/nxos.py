@@ -29,6 +29,7 @@ from smmcheck.parse.cisco import (
     snmp_community,
 )
 from smmcheck.parse.ios_acl import parse_acls
+from smmcheck.parse.ios_discovery import parse_discovery
 from smmcheck.parse.ios_interfaces import parse_interfaces
 from smmcheck.parse.tree import Node
 
@@ -40,6 +41,7 @@ def parse_nxos(text: str, *, source: str, sha256: str, name_hint: str) -> Device
     features = {n.words()[1]: n for n in first("feature") if len(n.words()) > 1}
     hostname = config.argument("hostname", "switchname")
     version = config.argument("version")
+    interfaces = parse_interfaces(config)
     return DeviceFacts(
         device=hostname or name_hint,
         platform="cisco_nxos",
@@ -68,7 +70,8 @@ def parse_nxos(text: str, *, source: str, sha256: str, name_hint: str) -> Device
         ),
         ntp_servers=tuple(_ntp(raw, first("ntp"))),
         acls=parse_acls(config, nxos=True),
-        interfaces=parse_interfaces(config),
+        interfaces=interfaces,
+        discovery=parse_discovery(config, interfaces, nxos=True),
     )
 
 
