@@ -41,6 +41,13 @@ def parse_bundle(
     artifacts: tuple[Artifact, ...], *, source: str, sha256: str, name_hint: str, platform: str
 ) -> DeviceFacts:
     """Facts for a multi-file device (a Linux gateway) from its artifacts."""
+    if platform == "openwrt":
+        from smmcheck.parse.openwrt import parse_openwrt
+
+        facts: DeviceFacts = parse_openwrt(
+            artifacts, source=source, sha256=sha256, name_hint=name_hint
+        )
+        return facts
     if platform != "linux":
         raise UnsupportedPlatform(f"platform {platform} cannot be checked yet")
     from smmcheck.parse.linux import parse_linux

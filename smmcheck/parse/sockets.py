@@ -10,12 +10,21 @@ The columns are Netid, State, Recv-Q, Send-Q, Local-Address:Port, Peer-Address:P
 Process. The local address is ``0.0.0.0``, ``*`` (every address, IPv4 and IPv6), ``[::]``,
 ``[::1]``, an address with an interface scope (``0.0.0.0%eth0``, ``*%lo``) ...; the Process
 column is missing for sockets of other users when ``ss`` does not run as root.
+
+OpenWrt has no ``ss`` by default: its listing is BusyBox ``netstat -tlnup``, with a header,
+IPv6 addresses without brackets and a ``PID/Program name`` column (``-`` when unknown)::
+
+    Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name
+    tcp        0      0 0.0.0.0:22              0.0.0.0:*               LISTEN      1290/dropbear
+    tcp        0      0 :::80                   :::*                    LISTEN      1318/uhttpd
+    udp        0      0 0.0.0.0:1900            0.0.0.0:*                           2345/miniupnpd
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Literal
 
 from smmcheck.facts import MgmtLine, Socket
 from smmcheck.parse.artifacts import Artifact
@@ -62,6 +71,10 @@ _BY_PORT: dict[tuple[str, int], str] = {
     ("udp", 20000): "dnp3",
 }
 
+_TCP_STATES = frozenset(
+    {"LISTEN", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"}
+    | {"CLOSE", "CLOSE_WAIT", "LAST_ACK", "CLOSING", "UNKNOWN"}
+)
 _PROCESS = re.compile(r'users:\(\("([^"]*)"')
 _LOGIN = {"ssh", "telnet"}
 
@@ -79,6 +92,18 @@ def socket_facts(listing: Artifact) -> tuple[Socket, ...]:
     return tuple(found)
 
 
+def netstat_facts(listing: Artifact) -> tuple[Socket, ...]:
+    """One :class:`Socket` per TCP or UDP line of a ``netstat -tlnup`` listing (BusyBox or
+    net-tools, whose IPv6 lines say ``tcp6``/``udp6``); headers and other lines are skipped.
+    """
+    found = []
+    for number, line in listing.lines():
+        socket = _netstat_socket(listing, number, line)
+        if socket is not None:
+            found.append(socket)
+    return tuple(found)
+
+
 def login_services(sockets: tuple[Socket, ...]) -> tuple[MgmtLine, ...]:
     """The remote-login services (SSH, Telnet) listening outside loopback, as management lines."""
     found = []
@@ -89,8 +114,8 @@ def login_services(sockets: tuple[Socket, ...]) -> tuple[MgmtLine, ...]:
         notes = {}
         if socket.process is None:
             notes["telnet_accepted"] = (
-                f"ss showed no process for port {socket.port} (only root sees other users'"
-                f" processes): {socket.service} is inferred from the port number"
+                f"the listing shows no process for port {socket.port} (only root sees other"
+                f" users' processes): {socket.service} is inferred from the port number"
             )
         found.append(
             MgmtLine(
@@ -127,6 +152,37 @@ def _socket(listing: Artifact, number: int, line: str) -> Socket | None:
         port=port,
         process=process,
         service=service,
+        local_only=_loopback(address),
+        evidence=(listing.at(number),),
+    )
+
+
+def _netstat_socket(listing: Artifact, number: int, line: str) -> Socket | None:
+    columns = line.split()
+    if len(columns) < 5 or columns[0] not in ("tcp", "udp", "tcp6", "udp6"):
+        return None
+    if not (columns[1].isdigit() and columns[2].isdigit()):
+        return None
+    protocol: Literal["tcp", "udp"] = "tcp" if columns[0].startswith("tcp") else "udp"
+    host, _, port_text = columns[3].rpartition(":")
+    if not host or not port_text.isdigit():
+        return None
+    port = int(port_text)
+    # UDP sockets have no State column: the program follows the state when there is one.
+    rest = columns[5:]
+    if rest and rest[0] in _TCP_STATES:
+        rest = rest[1:]
+    pid, slash, name = (rest[0] if rest else "-").partition("/")
+    process = name if slash and pid.isdigit() and name else None
+    address = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    shown = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    return Socket(
+        label=f"{protocol} {shown}" + (f" ({process})" if process else ""),
+        protocol=protocol,
+        address=address,
+        port=port,
+        process=process,
+        service=_service(protocol, port, process),
         local_only=_loopback(address),
         evidence=(listing.at(number),),
     )
