@@ -853,9 +853,9 @@ def test_demo_writes_both_reports(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 0
     assert "acc-sw01" in out
     report = json.loads((reports / "results.json").read_text())
-    assert len(report["devices"]) == 7  # six IOS devices and the IoT gateway
+    assert len(report["devices"]) == 8  # six IOS devices, the IoT gateway, the OpenWrt router
     suites = junit_cases((reports / "junit.xml").read_text())
-    assert len(suites) == 7
+    assert len(suites) == 8
     assert all(
         c.get("classname", "").startswith("plant-a.")
         for s in suites.values()

@@ -22,7 +22,8 @@ from smmcheck.runner import CheckOptions, run_check
     help="Where to write results.json and junit.xml.",
 )
 def demo(report_dir: Path) -> int:
-    """Audit the demo plant (six Cisco IOS/IOS-XE devices and a Linux IoT gateway, plant-a).
+    """Audit the demo plant (six Cisco IOS/IOS-XE devices, a Linux IoT gateway and an
+    OpenWrt router at site plant-a).
 
     Prints the console report and writes the JSON and JUnit reports. The demo network has
     findings on purpose; the command exits 0 when the audit itself ran.
