@@ -141,6 +141,25 @@ class TlsListener(Item):
     min_version: str | None = None
 
 
+class Volume(Item):
+    """A mounted file system (or active swap) on persistent storage, and the block-device
+    encryption beneath it, as ``lsblk`` and ``dmsetup table`` show them.
+
+    ``cipher`` and ``key_bits`` are the dm-crypt mapping's (``aes-xts-plain64``, 512): the
+    whole key, as dm-crypt takes it. ``aes256`` is derived: AES with a 256-bit effective key.
+    XTS splits its key into two AES keys, so a 512-bit XTS key is AES-256 and a 256-bit one
+    AES-128. Each field is None when unknown; the note on ``aes256`` says why.
+    """
+
+    # The block device the file system is on (lsblk NAME); None when lsblk lists none.
+    name: str | None = None
+    mountpoint: str | None = None  # as lsblk shows it: "/", "/data", "[SWAP]"
+    encrypted: bool | None = None
+    cipher: str | None = None
+    key_bits: int | None = None
+    aes256: bool | None = None
+
+
 class HttpServer(Item):
     """The device's own web management server."""
 
@@ -258,3 +277,5 @@ class DeviceFacts(Frozen):
     discovery: tuple[Discovery, ...] | None = None
     mqtt_listeners: tuple[MqttListener, ...] | None = None
     tls_listeners: tuple[TlsListener, ...] | None = None
+    # Mounted file systems holding data and their block-device encryption (gateways).
+    volumes: tuple[Volume, ...] | None = None

@@ -42,6 +42,10 @@ READ_ONLY: dict[str, tuple[str, ...]] = {
 }
 
 
+# Options of read-only commands that would print secrets into the snapshot: dm-crypt keys.
+_KEY_REVEALING = ("--showkeys",)
+
+
 class Completeness(Frozen):
     """How to tell that an output is whole (all given conditions must hold)."""
 
@@ -90,8 +94,10 @@ class Recipe(Frozen):
         allowed = READ_ONLY[self.platform]
         for command in self.commands:
             text = re.sub(r"\s+", " ", command.command.strip())
-            if not text.startswith(allowed) or any(
-                c in text for c in (";", "&&", "|", "`", "$(", ">", "<")
+            if (
+                not text.startswith(allowed)
+                or any(c in text for c in (";", "&&", "|", "`", "$(", ">", "<"))
+                or any(flag in text.split() for flag in _KEY_REVEALING)
             ):
                 raise ValueError(
                     f"command '{command.command}' is not a read-only"

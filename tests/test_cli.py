@@ -44,6 +44,7 @@ POLICY_IDS = [
 ]
 # Built-in policies for Linux gateways only: they give no result for a switch.
 GATEWAY_POLICY_IDS = [
+    "data-at-rest-aes256",
     "mqtt-no-anonymous",
     "mqtt-tls-only",
     "ssh-no-root-password-login",

@@ -52,6 +52,15 @@ def test_linux_recipe_cannot_smuggle_shell_operators(tmp_path: Path) -> None:
         load_recipe("linux", tmp_path)
 
 
+def test_a_read_only_command_that_would_print_disk_keys_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "linux.yaml").write_text(
+        "platform: linux\ntransport: paramiko\ncommands:\n"
+        "  - {name: keys, command: 'dmsetup table --showkeys'}\n"
+    )
+    with pytest.raises(UsageError, match="not a read-only linux command"):
+        load_recipe("linux", tmp_path)
+
+
 def test_completeness_conditions() -> None:
     check = Completeness(contains="ID=", min_lines=2, exit_status=0)
     assert check.problem("NAME=Debian\nID=debian\n", 0) is None

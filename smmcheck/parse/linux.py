@@ -21,6 +21,7 @@ from smmcheck.facts import (
     TlsListener,
 )
 from smmcheck.parse.artifacts import Artifact
+from smmcheck.parse.blockcrypt import volume_facts
 from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.mosquitto import mosquitto_facts
 from smmcheck.parse.sockets import login_services, socket_facts
@@ -54,6 +55,11 @@ def parse_linux(
         credentials = _shadow(present["shadow"])
     if "probe-tls" in present:
         tls = _with_observations(tls, present["probe-tls"])
+    # `lsblk` shows what is mounted on dm-crypt; `dmsetup table` (root only) with which
+    # cipher and key size. Without lsblk nothing is known.
+    volumes = None
+    if "block-devices" in present:
+        volumes = volume_facts(present["block-devices"], present.get("dm-table"))
     parts = [a.name for a in artifacts if a.part]
     scope = tuple(f for name in parts for f in ARTIFACT_SCOPE.get(name, ())) if parts else None
     return DeviceFacts(
@@ -71,6 +77,7 @@ def parse_linux(
         mqtt_listeners=mqtt,
         credentials=credentials,
         tls_listeners=tls,
+        volumes=volumes,
     )
 
 
