@@ -15,6 +15,7 @@ from smmcheck.facts import (
     Credential,
     DeviceFacts,
     Discovery,
+    HttpServer,
     MqttListener,
     Secret,
     Socket,
@@ -73,6 +74,7 @@ def parse_linux(
         management_lines=login_services(sockets) if sockets is not None else None,
         ssh=ssh,
         sockets=sockets,
+        http=_http(sockets, present.get("listening-sockets")),
         discovery=_discovery(sockets),
         mqtt_listeners=mqtt,
         credentials=credentials,
@@ -189,4 +191,21 @@ def _discovery(sockets: tuple[Socket, ...] | None) -> tuple[Discovery, ...] | No
         )
         for s in sockets
         if s.service in _DISCOVERY and not s.local_only
+    )
+
+
+def _http(sockets: tuple[Socket, ...] | None, listing: Artifact | None) -> HttpServer | None:
+    """Web management as the listening sockets show it: HTTP (80, 8080) or HTTPS (443, 8443)
+    outside loopback. Web servers on other ports are not told apart from other daemons."""
+    if sockets is None or listing is None:
+        return None
+    web = [s for s in sockets if s.service in ("http", "https") and not s.local_only]
+    cleartext = [s for s in web if s.service == "http"]
+    # A finding cites the clear-text sockets; a pass, the web servers it saw.
+    evidence = tuple(line for s in (cleartext or web) for line in s.evidence)
+    return HttpServer(
+        label=", ".join(s.label for s in cleartext) or "no web server on 80/8080 outside loopback",
+        cleartext_enabled=bool(cleartext),
+        tls_enabled=any(s.service == "https" for s in web),
+        evidence=evidence or (listing.whole("(no socket on 80, 8080, 443 or 8443)"),),
     )
