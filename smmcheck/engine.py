@@ -379,7 +379,9 @@ def _any(verdicts: Sequence[_Verdict]) -> _Verdict:
 
 def _show(value: Any) -> str:
     if isinstance(value, tuple):
-        return " ".join(str(v) for v in value)
+        # Words join with spaces ("ssh telnet"); phrases with semicolons.
+        separator = "; " if any(" " in str(v) for v in value) else " "
+        return separator.join(str(v) for v in value) or "none"
     return "unknown" if value is None else str(value)
 
 

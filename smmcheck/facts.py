@@ -114,6 +114,21 @@ class Discovery(Item):
     enabled: bool | None = None
 
 
+class FirewallZone(Item):
+    """A firewall zone of an OpenWrt device and what it lets in from its networks.
+
+    ``input`` is the zone's policy for traffic to the device itself (ACCEPT, REJECT, DROP),
+    falling back to the ``defaults`` section; ``openings`` names the rules that accept
+    management traffic from the zone and the port forwards (DNAT) it sends inwards.
+    """
+
+    name: str
+    networks: tuple[str, ...] = ()
+    wan_facing: bool = False
+    input: str | None = None
+    openings: tuple[str, ...] = ()
+
+
 class MqttListener(Item):
     """An MQTT broker listener (mosquitto) with its effective security settings."""
 
@@ -273,6 +288,7 @@ class DeviceFacts(Frozen):
     acls: tuple[Acl, ...] | None = None
     interfaces: tuple[Interface, ...] | None = None
     sockets: tuple[Socket, ...] | None = None
+    firewall_zones: tuple[FirewallZone, ...] | None = None
     # Discovery protocols on end-device-facing ports (switches) or listening (gateways).
     discovery: tuple[Discovery, ...] | None = None
     mqtt_listeners: tuple[MqttListener, ...] | None = None

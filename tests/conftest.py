@@ -101,7 +101,8 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
 def _password_account() -> tuple[str, str]:
     """A throw-away unprivileged user with a random password, for password logins (a real
     gateway account: no root, so `sshd -T` is refused and the recipe falls back)."""
-    user = "smmcheck-test"
+    # One account per test session: two runs on one machine must not reset each other.
+    user = f"smmcheck-t{os.getpid()}"
     password = "Pw-" + secrets.token_hex(12)
     if subprocess.run(["id", user], capture_output=True, check=False).returncode != 0:
         subprocess.run(

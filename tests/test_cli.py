@@ -51,6 +51,7 @@ GATEWAY_POLICY_IDS = [
     "ssh-strong-crypto",
     "tls-min-1-2",
     "upnp-disabled",
+    "wan-input-restricted",
 ]
 FRAMEWORKS = {"iec-62443-3-3", "iso-iec-27400", "nist-ir-8259a"}
 SMMCHECK = Path(sys.executable).parent / "smmcheck"
