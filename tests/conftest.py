@@ -95,7 +95,8 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     )
     process.terminate()
     process.wait(timeout=10)
-    subprocess.run(["userdel", password_user], check=False, capture_output=True)
+    # -f: a session of the account may still be closing when the server stops.
+    subprocess.run(["userdel", "-f", password_user], check=False, capture_output=True)
 
 
 def _password_account() -> tuple[str, str]:
