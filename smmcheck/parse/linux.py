@@ -75,7 +75,7 @@ def parse_linux(
         ssh=ssh,
         sockets=sockets,
         http=_http(sockets, present.get("listening-sockets")),
-        discovery=_discovery(sockets),
+        discovery=discovery_responders(sockets) if sockets is not None else None,
         mqtt_listeners=mqtt,
         credentials=credentials,
         tls_listeners=tls,
@@ -177,10 +177,8 @@ _DISCOVERY: dict[str | None, Literal["mdns", "llmnr", "lldp", "ssdp", "upnp"]] =
 }
 
 
-def _discovery(sockets: tuple[Socket, ...] | None) -> tuple[Discovery, ...] | None:
-    """Discovery protocols the gateway answers on a non-loopback address."""
-    if sockets is None:
-        return None
+def discovery_responders(sockets: tuple[Socket, ...]) -> tuple[Discovery, ...]:
+    """Discovery protocols the device answers on a non-loopback address."""
     return tuple(
         Discovery(
             label=f"{s.service} ({s.label})",

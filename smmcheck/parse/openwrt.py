@@ -46,6 +46,7 @@ from smmcheck.facts import (
 )
 from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.openwrt_firewall import firewall_zones
+from smmcheck.parse.openwrt_lldpd import lldpd_discovery
 from smmcheck.parse.redact import MASK
 from smmcheck.parse.sockets import login_services, netstat_facts, socket_facts
 from smmcheck.parse.sshd import sshd_facts
@@ -106,6 +107,7 @@ def parse_openwrt(
         snmp_groups=groups,
         sockets=sockets,
         firewall_zones=firewall_zones(uci) if uci is not None else None,
+        discovery=lldpd_discovery(uci, sockets),
     )
 
 
