@@ -28,6 +28,7 @@ from smmcheck.parse.mosquitto import mosquitto_facts
 from smmcheck.parse.sockets import login_services, socket_facts
 from smmcheck.parse.sshd import sshd_facts
 from smmcheck.parse.tlsprobe import observed
+from smmcheck.parse.webtls import nginx_tls
 
 
 def parse_linux(
@@ -45,12 +46,22 @@ def parse_linux(
     sockets = socket_facts(present["listening-sockets"]) if "listening-sockets" in present else None
     mqtt: tuple[MqttListener, ...] | None = None
     tls: tuple[TlsListener, ...] | None = None
+    mqtt_tls: tuple[TlsListener, ...] | None = None
     if "mosquitto-config" in present:
-        mqtt, tls = mosquitto_facts(
+        mqtt, mqtt_tls = mosquitto_facts(
             present["mosquitto-config"], _package_version(present.get("mosquitto-version"))
         )
     elif "mosquitto-config" in absent:
-        mqtt, tls = (), ()
+        mqtt, mqtt_tls = (), ()
+    web_tls = _nginx_listeners(present, absent, sockets)
+    # The family is known only when every server it covers is: a known-bad broker with an
+    # unknown nginx would otherwise read as all the TLS there is.
+    if mqtt_tls is not None and web_tls is not None:
+        tls = (*mqtt_tls, *web_tls)
+    elif any(a.part for a in artifacts) and (mqtt_tls, web_tls) != (None, None):
+        # A file given on its own (a mosquitto.conf) is judged on what it establishes: its
+        # own listeners; the rest of the device is out of scope, not unknown.
+        tls = (*(mqtt_tls or ()), *(web_tls or ()))
     credentials: tuple[Credential, ...] | None = None
     if "shadow" in present:
         credentials = _shadow(present["shadow"])
@@ -89,6 +100,35 @@ def _os_version(release: Artifact | None) -> str | None:
         return None
     fields = dict(re.findall(r'^([A-Z_]+)="?([^"\n]*)"?$', release.text, re.MULTILINE))
     return fields.get("PRETTY_NAME") or fields.get("VERSION_ID")
+
+
+def _nginx_listeners(
+    present: dict[str, Artifact], absent: set[str], sockets: tuple[Socket, ...] | None
+) -> tuple[TlsListener, ...] | None:
+    """nginx's TLS listeners; () when nginx is known not to run, None when unknown."""
+    if "nginx-config" in present:
+        return nginx_tls(present["nginx-config"], _nginx_version(present.get("nginx-version")))
+    if "nginx-config" in absent:
+        return ()
+    # Without `nginx -T` (older snapshots, no root), `ss -p` run as root still settles it:
+    # when it names the process of every TCP socket and none is nginx, no nginx listens.
+    tcp = [s for s in sockets or () if s.protocol == "tcp"]
+    if sockets is not None and all(s.process and s.process != "nginx" for s in tcp):
+        return ()
+    return None
+
+
+def _nginx_version(listing: Artifact | None) -> str | None:
+    # `dpkg-query -W 'nginx*'` lists nginx, nginx-common, nginx-light ... each with its
+    # version (empty when known but not installed); all installed ones share the release.
+    if listing is None:
+        return None
+    found = re.search(
+        r"^nginx(?:-common|-core|-light|-full|-extras)?\t(?:\d+:)?(\d+\.\d+\.\d+)",
+        listing.text,
+        re.MULTILINE,
+    )
+    return found.group(1) if found else None
 
 
 def _package_version(listing: Artifact | None) -> str | None:
