@@ -11,7 +11,7 @@ from smmcheck.snapshot import MANIFEST
 
 if TYPE_CHECKING:
     from smmcheck.parse.artifacts import Artifact
-    from smmcheck.snapshot import DeviceCapture
+    from smmcheck.snapshot import DeviceCapture, OutputRecord
 
 # Files in a folder that are reports, data or notes, never device configurations.
 _NOT_CONFIG = {
@@ -61,7 +61,7 @@ _ROOTFS_MARKERS = (("etc/openwrt_release", "openwrt"), ("etc/os-release", "linux
 
 def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
     """The configurations in a snapshot folder, or None when it is not a snapshot."""
-    from smmcheck.snapshot import read_manifest, sha256_hex
+    from smmcheck.snapshot import read_manifest
 
     manifest = read_manifest(folder)
     if manifest is None:
@@ -81,10 +81,7 @@ def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
         elif output is None or output.file is None:
             problem = f"the snapshot has no {wanted} output"
         path = folder / (output.file if output and output.file else device.name)
-        unchanged = (
-            output is not None and path.is_file() and sha256_hex(path.read_bytes()) == output.sha256
-        )
-        if problem is None and not unchanged:
+        if problem is None and not (output is not None and _unchanged(folder, output)):
             problem = "output changed since collection (sha256 differs from the manifest)"
         found.append(
             ConfigFile(
@@ -99,10 +96,20 @@ def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
     return found
 
 
-def snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
-    """A gateway in a snapshot: its complete outputs, and those known to be absent."""
+def _unchanged(folder: Path, output: OutputRecord) -> bool:
+    """Whether an output's file is still what the manifest recorded."""
     from smmcheck.snapshot import sha256_hex
 
+    path = folder / (output.file or "")
+    return (
+        output.file is not None
+        and path.is_file()
+        and (sha256_hex(path.read_bytes()) == output.sha256)
+    )
+
+
+def snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
+    """A gateway in a snapshot: its complete outputs, and those known to be absent."""
     artifacts: list[tuple[str, Path | None]] = []
     problem = None
     home = folder / device.name
@@ -111,7 +118,7 @@ def snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
             continue
         path = folder / output.file
         home = path.parent
-        if not path.is_file() or sha256_hex(path.read_bytes()) != output.sha256:
+        if not _unchanged(folder, output):
             problem = f"output {output.name} changed since collection (sha256 differs)"
         elif output.complete:
             artifacts.append((output.name, path))
@@ -191,13 +198,12 @@ def discover(paths: list[Path]) -> list[ConfigFile]:
         ]
         roots = list({r.path: r for r in roots}.values())
         # Snapshots kept inside the folder (a gateway collected beside saved switch configs).
-        snapshots = [
-            manifest.parent
-            for manifest in sorted(path.rglob(MANIFEST))
-            if _snapshot_files(manifest.parent) is not None
-        ]
-        for snapshot_dir in snapshots:
-            found.extend(_snapshot_files(snapshot_dir) or [])
+        snapshots: list[Path] = []
+        for manifest in sorted(path.rglob(MANIFEST)):
+            nested = _snapshot_files(manifest.parent)  # each output hashed once
+            if nested is not None:
+                snapshots.append(manifest.parent)
+                found.extend(nested)
         inside = [
             ConfigFile(child, explicit=False)
             for child in sorted(path.rglob("*"))

@@ -25,7 +25,6 @@ from smmcheck.inputs import discover, read_bundle, read_config
 from smmcheck.mapping import Mappings
 from smmcheck.parse import UnsupportedPlatform, parse_bundle, parse_config
 from smmcheck.parse.artifacts import Artifact, bundle_text
-from smmcheck.parse.detect import detect_artifact, detect_platform
 from smmcheck.policies import DataList, Policy, PolicySet, Severity
 from smmcheck.project import Project
 from smmcheck.results import (
@@ -108,13 +107,6 @@ def run_check(
             errors.append((stem, str(config.path), exc.line()))
             continue
         platform = config.platform or options.platform
-        if not artifacts and platform in (None, "linux") and detect_platform(text) is None:
-            # One gateway file on its own (an sshd_config under review): a part of a device.
-            found = detect_artifact(text)
-            if found is not None:
-                artifacts = (Artifact(found[0], str(config.path), text, part=True),)
-                text = bundle_text(artifacts)
-                platform = found[1]
         tasks.append(
             _Task(
                 str(config.path),

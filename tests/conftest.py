@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from mosquitto_server import Broker, find_mosquitto, running_mosquitto
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +47,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    """Debian's OpenSSH server on 127.0.0.1, with its own config and keys (installed by
-    .ci/run). It runs as root, as CI does: privilege separation needs it."""
+def sshd_binary() -> str:
+    """Debian's sshd (installed by .ci/run); the tests that run it need root, as CI has."""
     binary = shutil.which("sshd") or "/usr/sbin/sshd"
     if not Path(binary).exists() or os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail("CI must provide openssh-server and run as root (see .ci/run)")
         pytest.skip("needs openssh-server and root")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory, sshd_binary: str) -> Iterator[SshServer]:
+    """Debian's OpenSSH server on 127.0.0.1, with its own config and keys. It runs as root:
+    privilege separation needs it."""
+    binary = sshd_binary
     folder = tmp_path_factory.mktemp("sshd")
     for name in ("host_key", "client_key", "other_key"):
         subprocess.run(
@@ -121,3 +129,18 @@ def _password_account() -> tuple[str, str]:
         )
     subprocess.run(["chpasswd"], input=f"{user}:{password}", text=True, check=True)
     return user, password
+
+
+# --- a real mosquitto broker on loopback, for the TLS probe --------------------------------
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    """Debian's mosquitto with listeners of different strictness (see mosquitto_server.py)."""
+    binary = find_mosquitto()
+    if binary is None or shutil.which("openssl") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide mosquitto and openssl (see .ci/run)")
+        pytest.skip("needs Debian's mosquitto and openssl packages")
+    with running_mosquitto(binary) as running:
+        yield running

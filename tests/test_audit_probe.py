@@ -5,28 +5,14 @@ and keep it in the snapshot so that `check SNAPSHOT` reproduces the audit."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mosquitto_server import Broker, find_mosquitto, running_mosquitto
+from mosquitto_server import Broker
 
 from smmcheck.cli.main import main
 from smmcheck.snapshot import read_manifest, verify
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
-    binary = find_mosquitto()
-    if binary is None or shutil.which("openssl") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide mosquitto and openssl (see .ci/run)")
-        pytest.skip("needs Debian's mosquitto and openssl packages")
-    with running_mosquitto(binary) as running:
-        yield running
 
 
 def _audit(tmp_path: Path, sshd: Any, *extra_ports: int, probe: bool = True) -> int:

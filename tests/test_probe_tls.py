@@ -10,8 +10,6 @@ Facts these tests pin down, for this machine's OpenSSL 3.0 (Debian 12):
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -23,9 +21,7 @@ from collections.abc import Iterator
 import pytest
 from mosquitto_server import (
     Broker,
-    find_mosquitto,
     free_ports,
-    running_mosquitto,
     running_tls10_server,
 )
 
@@ -36,17 +32,6 @@ from smmcheck.probe.records import Alert, NotTls, ServerHello, read_server_answe
 from smmcheck.probe.tls import TlsEndpointResult, parse_endpoint, probe_tls
 
 FAST = 200.0  # handshakes per second per host: loopback needs no protection
-
-
-@pytest.fixture(scope="session")
-def broker() -> Iterator[Broker]:
-    binary = find_mosquitto()
-    if binary is None or shutil.which("openssl") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide mosquitto and openssl (see .ci/run)")
-        pytest.skip("needs Debian's mosquitto and openssl packages")
-    with running_mosquitto(binary) as running:
-        yield running
 
 
 @pytest.fixture(scope="session")

@@ -57,8 +57,11 @@ def collect(
         platform: load_recipe(platform, _recipe_folder(options.recipes, platform))
         for platform in {d.platform for d in devices}
     }
+    from smmcheck.collect.hostkeys import KnownHosts
+
     reach = Reach(
         HostKeyPolicy(options.known_hosts, options.accept_new_host_keys),
+        verifier=KnownHosts(options.known_hosts, options.accept_new_host_keys),
         connect_timeout=options.connect_timeout,
         connect_retries=options.connect_retries,
         gate=ConnectGate(options.handshakes_per_target),

@@ -90,7 +90,7 @@ def _connect(device: Device, recipe: Recipe, reach: Reach) -> Any:
         # Host keys: the run's shared known_hosts policy, as for the Linux collector
         # (netmiko's own choice is reject-or-auto-add, and auto-add rewrites the file from
         # each session's stale copy). The socket has Nagle's algorithm off.
-        connection.key_policy = reach.host_keys.verifier()
+        connection.key_policy = reach.verifier
         connection.sock = open_socket(device, reach)
         connection._open()
     except SmmcheckError:

@@ -63,18 +63,6 @@ class HostKeyPolicy:
 
     known_hosts: Path
     accept_new: bool = False
-    _verifier: list[Any] = field(default_factory=list, compare=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
-
-    def verifier(self) -> Any:
-        """The run's one :class:`~smmcheck.collect.hostkeys.KnownHosts` (built on first use:
-        the file is parsed once per run, not once per device)."""
-        with self._lock:
-            if not self._verifier:
-                from smmcheck.collect.hostkeys import KnownHosts
-
-                self._verifier.append(KnownHosts(self.known_hosts, self.accept_new))
-            return self._verifier[0]
 
 
 class ConnectGate:
@@ -108,6 +96,9 @@ class Reach:
     connect_timeout: float = 10.0
     connect_retries: int = 1
     gate: ConnectGate = field(default_factory=ConnectGate, compare=False)
+    # The run's one known_hosts table (smmcheck.collect.hostkeys.KnownHosts, a paramiko
+    # missing-host-key policy): parsed once per run and shared by every session.
+    verifier: Any = field(default=None, compare=False)
 
     def connect(self, host: str, port: int, attempt: Callable[[], T]) -> T:
         """Run ``attempt`` (one connect) through the gate, retrying what may pass."""

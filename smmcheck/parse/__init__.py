@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from smmcheck.facts import DeviceFacts
 from smmcheck.parse.artifacts import Artifact
-from smmcheck.parse.detect import SUPPORTED, detect_platform
+from smmcheck.parse.detect import SUPPORTED, detect_artifact, detect_platform
 
 Parser = Callable[..., DeviceFacts]
 
@@ -25,7 +25,16 @@ def parse_config(
 ) -> DeviceFacts:
     """Facts for one configuration text; raise UnsupportedPlatform with the reason."""
     chosen = platform or detect_platform(text)
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if chosen is None:
+        part = detect_artifact(text)
+        if part is not None:
+            # One gateway file on its own (an sshd_config under review): a part of a device,
+            # judged only on what it establishes.
+            artifact = Artifact(part[0], source, text, part=True)
+            return parse_bundle(
+                (artifact,), source=source, sha256=sha256, name_hint=name_hint, platform=part[1]
+            )
         raise UnsupportedPlatform(
             "not recognised as a device configuration (use --platform to say what it is)"
         )
@@ -33,7 +42,6 @@ def parse_config(
         raise UnsupportedPlatform(
             f"platform {chosen} is not supported yet (supported: {', '.join(SUPPORTED)})"
         )
-    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return _parser(chosen)(text, source=source, sha256=sha256, name_hint=name_hint)
 
 

@@ -13,7 +13,7 @@ management address and VLANs. Defaults differ by platform:
 
 from __future__ import annotations
 
-from smmcheck.facts import Discovery, Interface, SourceLine
+from smmcheck.facts import Discovery, Interface
 from smmcheck.parse.cisco import Config
 from smmcheck.parse.tree import Node
 
@@ -23,52 +23,53 @@ def parse_discovery(
 ) -> tuple[Discovery, ...]:
     """CDP and LLDP as they run on each access port that is not shut down."""
     raw = config.raw
-    no_lines = config.first("no")
-    if nxos:
-        cdp_off = [n for n in no_lines if n.words()[:3] == ["no", "cdp", "enable"]]
-        lldp_on = [n for n in config.first("feature") if n.words()[:2] == ["feature", "lldp"]]
-    else:
-        cdp_off = [n for n in no_lines if n.words()[:3] == ["no", "cdp", "run"]]
-        lldp_on = [n for n in config.first("lldp") if n.words()[:2] == ["lldp", "run"]]
-    cdp_global: tuple[SourceLine, ...] = (
-        raw.evidence(*cdp_off) if cdp_off else raw.absence("'no cdp run': CDP runs by default")
-    )
-    lldp_global: tuple[SourceLine, ...] = (
-        raw.evidence(*lldp_on) if lldp_on else raw.absence("'lldp run': LLDP is off by default")
+    no_lines, cdp_off_words = config.first("no"), ["no", "cdp", "enable" if nxos else "run"]
+    cdp_off = [n for n in no_lines if n.words()[:3] == cdp_off_words]
+    lldp_words = ["feature", "lldp"] if nxos else ["lldp", "run"]
+    lldp_on = [n for n in config.first(lldp_words[0]) if n.words()[:2] == lldp_words]
+    # (protocol, label, runs globally, the global lines or their absence, port-off words)
+    protocols = (
+        (
+            "cdp",
+            "CDP",
+            not cdp_off,
+            raw.evidence(*cdp_off)
+            if cdp_off
+            else raw.absence(f"'{' '.join(cdp_off_words)}': CDP runs by default"),
+            ["no", "cdp", "enable"],
+        ),
+        (
+            "lldp",
+            "LLDP",
+            bool(lldp_on),
+            raw.evidence(*lldp_on)
+            if lldp_on
+            else raw.absence(f"'{' '.join(lldp_words)}': LLDP is off by default"),
+            ["no", "lldp", "transmit"],
+        ),
     )
     stanzas = {n.words()[1]: n for n in config.first("interface") if len(n.words()) >= 2}
     found: list[Discovery] = []
     for interface in interfaces:
-        if interface.switchport_mode != "access" or interface.shutdown:
-            continue
         node = stanzas.get(interface.name)
-        if node is None:
+        if interface.switchport_mode != "access" or interface.shutdown or node is None:
             continue
         where = f"{interface.name} (access port, VLAN {interface.access_vlan or 1})"
-        cdp_port_off = _child(node, ["no", "cdp", "enable"])
-        cdp_on = not cdp_off and cdp_port_off is None
-        found.append(
-            Discovery(
-                label=f"CDP on {where}",
-                protocol="cdp",
-                where=where,
-                enabled=cdp_on,
-                evidence=raw.evidence(node, *([cdp_port_off] if cdp_port_off else []))
-                + (cdp_global if cdp_port_off is None else ()),
+        for protocol, label, runs, global_lines, off_words in protocols:
+            port_off = _child(node, off_words)
+            found.append(
+                Discovery(
+                    label=f"{label} on {where}",
+                    protocol=protocol,
+                    where=where,
+                    enabled=runs and port_off is None,
+                    # An interface turning it off rests on that line; otherwise on the
+                    # global setting (or its default).
+                    evidence=raw.evidence(node, port_off)
+                    if port_off
+                    else raw.evidence(node) + global_lines,
+                )
             )
-        )
-        lldp_port_off = _child(node, ["no", "lldp", "transmit"])
-        lldp_active = bool(lldp_on) and lldp_port_off is None
-        found.append(
-            Discovery(
-                label=f"LLDP on {where}",
-                protocol="lldp",
-                where=where,
-                enabled=lldp_active,
-                evidence=raw.evidence(node, *([lldp_port_off] if lldp_port_off else []))
-                + (lldp_global if lldp_port_off is None else ()),
-            )
-        )
     return tuple(found)
 
 
