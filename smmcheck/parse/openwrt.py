@@ -354,11 +354,30 @@ def _loopback(listen: str) -> bool:
 
 
 def _snmp(uci: UciConfig) -> tuple[tuple[SnmpCommunity, ...] | None, tuple[SnmpGroup, ...] | None]:
-    if not (uci.knows("snmpd") and uci.knows("mini_snmpd")):
+    if not (uci.knows("snmpd") or uci.knows("mini_snmpd")):
         return None, None
-    if any(s.flag("enabled", True)[0] is False for s in uci.of("snmpd", "snmpd")):
-        return (), ()  # net-snmp switched off (`config snmpd 'general'`, enabled '0')
-    found = _net_snmp(uci)
+    found: list[SnmpCommunity] = [
+        # A package whose configuration was not given may hold a community: unknown, so
+        # the rest can fail the device but never let it pass.
+        SnmpCommunity(
+            label=f"{package} communities",
+            name=None,
+            evidence=(
+                SourceLine(
+                    source=", ".join(uci.sources) or "the UCI configuration",
+                    line=0,
+                    text=f"(no /etc/config/{package} given, and not known to be absent)",
+                ),
+            ),
+            notes={"name": f"the {package} configuration was not given"},
+        )
+        for package in ("snmpd", "mini_snmpd")
+        if not uci.knows(package)
+    ]
+    net_snmp_off = any(s.flag("enabled", True)[0] is False for s in uci.of("snmpd", "snmpd"))
+    if uci.knows("snmpd") and not net_snmp_off:
+        # `config snmpd 'general'` with enabled '0' switches net-snmp off.
+        found += _net_snmp(uci)
     for index, section in enumerate(uci.of("mini_snmpd", "mini_snmpd"), start=1):
         enabled, enabled_line = section.flag("enabled", False)
         if enabled is False:
@@ -382,7 +401,8 @@ def _snmp(uci: UciConfig) -> tuple[tuple[SnmpCommunity, ...] | None, tuple[SnmpG
                 notes=notes,
             )
         )
-    return tuple(found), _groups(uci)
+    groups = () if net_snmp_off else _groups(uci) if uci.knows("snmpd") else None
+    return tuple(found), groups
 
 
 def _net_snmp(uci: UciConfig) -> list[SnmpCommunity]:

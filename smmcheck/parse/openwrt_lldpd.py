@@ -15,10 +15,21 @@ def lldpd_discovery(
 
     lldpd speaks on raw Ethernet frames, not sockets: its UCI configuration is the evidence.
     """
-    if uci is None or not uci.knows("lldpd"):
+    if uci is None and sockets is None:
         return None
     found: list[Discovery] = []
-    for section in uci.of("lldpd", "lldpd"):
+    if uci is None or not uci.knows("lldpd"):
+        # Whether lldpd announces is unknown: it can keep the verdict from passing, and a
+        # responder the sockets show still fails it.
+        found.append(
+            Discovery(
+                label="lldpd (its configuration was not given)",
+                protocol="lldp",
+                where="unknown",
+                enabled=None,
+            )
+        )
+    for section in uci.of("lldpd", "lldpd") if uci is not None else ():
         interfaces = [v for v in section.values("interface") if v.value != "loopback"]
         cdp, cdp_line = section.flag("enable_cdp", False)
         targets: list[UciValue | None] = list(interfaces) or [None]

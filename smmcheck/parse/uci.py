@@ -136,7 +136,8 @@ def read_uci(artifacts: tuple[Artifact, ...]) -> UciConfig | None:
     """The UCI configuration in ``artifacts`` (``uci-show``, ``uci-<package>``), or None.
 
     ``uci show`` lists every package of the device and a root file system gives the whole
-    /etc/config folder, so a package that neither shows is not installed. A package that
+    /etc/config folder (one with ``system`` and ``network``), so a package that neither
+    shows is not installed. A package that
     both give is read from ``uci show``: it is the configuration the device runs.
     """
     show = next((a for a in artifacts if a.name == "uci-show" and not a.absent), None)
@@ -154,8 +155,12 @@ def read_uci(artifacts: tuple[Artifact, ...]) -> UciConfig | None:
         elif package not in shown:
             sections.extend(read_file(artifact, package))
             sources.append(artifact.source)
-    present = show is not None or any(not a.absent for a in files)
-    return UciConfig(tuple(sections), frozenset(absent), present, tuple(sources))
+    # A saved /etc/config is taken as the whole folder only when it holds what every OpenWrt
+    # has (base-files' `system` and `network`): a repository keeping a few of the files
+    # must not make the others look uninstalled (no uhttpd, so no clear-text web server).
+    kept = {a.name.removeprefix("uci-") for a in files if not a.absent}
+    complete = show is not None or {"system", "network"} <= kept
+    return UciConfig(tuple(sections), frozenset(absent), complete, tuple(sources))
 
 
 def read_file(artifact: Artifact, package: str) -> list[UciSection]:
