@@ -44,6 +44,8 @@ class ConfigFile:
     device: str | None = None
     platform: str | None = None
     site: str | None = None
+    category: str | None = None
+    tags: tuple[str, ...] = ()
     problem: str | None = None
     # A device made of several files or outputs (a Linux gateway): artifact name and path,
     # or None for an artifact known to be absent (the file does not exist on the device).
@@ -90,6 +92,8 @@ def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
                 device=device.name,
                 platform=device.platform,
                 site=device.site,
+                category=device.category,
+                tags=tuple(device.tags),
                 problem=problem,
             )
         )
@@ -133,6 +137,8 @@ def snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
         device=device.name,
         platform=device.platform,
         site=device.site,
+        category=device.category,
+        tags=tuple(device.tags),
         problem=problem,
         artifacts=tuple(artifacts),
         server_version=device.server_version,

@@ -16,6 +16,7 @@ must be denied. ``to`` is a zone, an IPv4 prefix, or ``any``. Services are alias
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 from pathlib import Path
 
@@ -66,10 +67,13 @@ _PROTOCOLS = {"tcp": TCP, "udp": UDP, "icmp": ICMP}
 
 
 class Zone(Frozen):
-    """A zone: the subnets (and VLANs) its devices live in."""
+    """A zone: the subnets (and VLANs) its devices live in, and its IEC 62443 SL-T."""
 
     subnets: list[str] = Field(min_length=1)
     vlans: list[int] = Field(default_factory=list)
+    # Target security level (IEC 62443 SL-T 1-4): selects which SRs and REs apply to the
+    # devices of the zone in `report compliance --framework iec-62443-3-3`.
+    security_level: int | None = Field(default=None, ge=1, le=4)
 
     @field_validator("subnets")
     @classmethod
@@ -95,12 +99,38 @@ class Flow(Frozen):
     allow: list[str] = Field(min_length=1)
 
 
+class DeviceAssignment(Frozen):
+    """Who a device is, for devices checked from files: its category, zone and tags.
+
+    ``match`` is a glob on the device name; the first matching entry wins. A snapshot's
+    manifest (the inventory) takes precedence over these.
+    """
+
+    match: str
+    category: str | None = None
+    zone: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
 class Project(Frozen):
-    """The site's intent; later sections (profiles, waivers) join it here."""
+    """The site's intent and the files that go with it (profile, attestations, waivers).
+
+    File paths are relative to the project file's folder; :func:`load_project` makes them
+    absolute.
+    """
 
     zones: dict[str, Zone] = Field(default_factory=dict)
     services: dict[str, str | list[str]] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)
+    devices: list[DeviceAssignment] = Field(default_factory=list)
+    # A built-in SMM target profile (small, medium, large) or a profile file.
+    profile: str | None = None
+    attestations: Path | None = None
+    waivers: Path | None = None
+
+    def assignment(self, device: str) -> DeviceAssignment | None:
+        """The first ``devices:`` entry whose glob matches ``device``."""
+        return next((a for a in self.devices if fnmatch.fnmatchcase(device, a.match)), None)
 
     def governed_zones(self) -> list[str]:
         """Zones that are the source of at least one flow, in file order."""
@@ -158,6 +188,11 @@ def check_intent(project: Project) -> None:
             project.service(name)
         except ValueError as exc:
             raise LocatedProblem(str(exc), name) from None
+    for assignment in project.devices:
+        if assignment.zone is not None and assignment.zone not in project.zones:
+            raise LocatedProblem(
+                f"device entry names unknown zone '{assignment.zone}'", assignment.zone
+            )
     for flow in project.flows:
         if flow.from_ not in project.zones:
             raise LocatedProblem(
@@ -189,4 +224,13 @@ def load_project(path: Path) -> Project:
         raise UsageError(
             "invalid project file", where=where(path, exc.token, text), why=str(exc)
         ) from None
-    return project
+    base = path.parent
+    update: dict[str, object] = {}
+    for key in ("attestations", "waivers"):
+        value = getattr(project, key)
+        if value is not None and not value.is_absolute():
+            update[key] = base / value
+    profile = project.profile
+    if profile is not None and ("/" in profile or profile.endswith((".yaml", ".yml"))):
+        update["profile"] = str(base / profile) if not Path(profile).is_absolute() else profile
+    return project.model_copy(update=update) if update else project

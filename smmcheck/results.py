@@ -34,6 +34,19 @@ class SmmPractice(Frozen):
     level: int
 
 
+class WaiverRef(Frozen):
+    """The waiver that covers (``active``) or no longer covers (``expired``) a failure."""
+
+    id: str  # "<waivers file name>#<1-based entry number>"
+    state: Literal["active", "expired"]
+    expires: str  # UTC date, inclusive (YYYY-MM-DD)
+    justification: str
+    owner: str | None = None
+    approver: str | None = None
+    ticket: str | None = None
+    compensating_control: str | None = None
+
+
 class Result(Frozen):
     """One policy's verdict on one device."""
 
@@ -47,6 +60,7 @@ class Result(Frozen):
     smm: SmmPractice
     controls: dict[str, list[str]]
     remediation: str | None = None
+    waiver: WaiverRef | None = None
 
 
 class DeviceRecord(Frozen):
@@ -58,6 +72,13 @@ class DeviceRecord(Frozen):
     os_version: str | None = None
     sha256: str | None = None
     site: str | None = None
+    # Device category (switch, gateway, plc, ...) for the SMM target profile; where it came
+    # from: the inventory (snapshot manifest), the project file's devices:, or inferred
+    # from the platform and facts.
+    category: str | None = None
+    category_source: Literal["inventory", "project", "inferred"] | None = None
+    zone: str | None = None
+    tags: list[str] = Field(default_factory=list)
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
 
@@ -91,6 +112,25 @@ class Summary(Frozen):
     exit_code: int
 
 
+class OrphanWaiver(Frozen):
+    """A waiver that covered no failure in the run, and why."""
+
+    id: str
+    policy: str
+    reason: str
+
+
+class WaiverSummary(Frozen):
+    """The waivers file's effect on the run (every report shows the counts)."""
+
+    file: str
+    active: int  # entries not expired today (UTC)
+    expiring_soon: int  # active entries that expire within ``soon_days``
+    expired: int
+    soon_days: int
+    orphans: list[OrphanWaiver] = Field(default_factory=list)
+
+
 class Report(Frozen):
     """Everything a run concluded."""
 
@@ -100,6 +140,7 @@ class Report(Frozen):
     devices: list[DeviceRecord]
     results: list[Result]
     summary: Summary
+    waivers: WaiverSummary | None = None
 
 
 def summarise(devices: list[DeviceRecord], results: list[Result], fail_on: Severity) -> Summary:

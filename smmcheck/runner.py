@@ -21,6 +21,7 @@ from smmcheck.checks import Status
 from smmcheck.engine import Outcome, Verifier, evaluate
 from smmcheck.errors import InputError
 from smmcheck.facts import DeviceFacts
+from smmcheck.identity import identify
 from smmcheck.inputs import discover, read_bundle, read_config
 from smmcheck.mapping import Mappings
 from smmcheck.parse import UnsupportedPlatform, parse_bundle, parse_config
@@ -69,6 +70,8 @@ class _Task:
     # From a snapshot manifest: the inventory's name and site for the device.
     device: str | None = None
     site: str | None = None
+    category: str | None = None
+    tags: tuple[str, ...] = ()
     # A multi-file device (a Linux gateway); ``text`` then stands for all of them.
     artifacts: tuple[Artifact, ...] = ()
 
@@ -115,6 +118,8 @@ def run_check(
                 stem,
                 config.device,
                 config.site,
+                config.category,
+                config.tags,
                 artifacts,
             )
         )
@@ -129,6 +134,7 @@ def run_check(
             errors.append((task.name_hint, task.path, assessment.error or "not assessed"))
             continue
         name = _unique_name(facts.device, facts.source, seen)
+        who = identify(facts, name, category=task.category, tags=task.tags, project=options.project)
         records.append(
             DeviceRecord(
                 name=name,
@@ -137,6 +143,10 @@ def run_check(
                 os_version=facts.os_version,
                 sha256=facts.sha256,
                 site=task.site or options.site,
+                category=who.category,
+                category_source=who.category_source,
+                zone=who.zone,
+                tags=list(who.tags),
             )
         )
         for policy in policies:

@@ -54,6 +54,7 @@ class DeviceCapture(Frozen):
     platform: str
     site: str | None = None
     category: str | None = None
+    tags: list[str] = Field(default_factory=list)
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
     host_key: HostKey | None = None

@@ -104,6 +104,7 @@ def _collect_device(device: Device, recipe: Recipe, reach: Reach, output: Path) 
         "platform": device.platform,
         "site": device.site,
         "category": device.category,
+        "tags": list(device.tags),
     }
     folder = _safe(device.name)
     records: list[OutputRecord] = []
