@@ -6,6 +6,7 @@ Results are sorted and deterministic; timestamps appear only in ``run``. Every r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -165,3 +166,34 @@ def summarise(devices: list[DeviceRecord], results: list[Result], fail_on: Sever
         failures_by_severity=failures,
         exit_code=code,
     )
+
+
+def load_report(path: Path) -> Report:
+    """Read a ``results.json`` written by ``check``, ``audit`` or ``demo``."""
+    import json
+
+    from pydantic import ValidationError
+
+    from smmcheck.errors import UsageError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError("cannot read results", where=str(path), why=exc.strerror) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError("not a results.json file", where=str(path), why=str(exc)) from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else None
+        raise UsageError(
+            "not a smmcheck results file",
+            where=str(path),
+            why=f"schema is {found!r}, expected {SCHEMA!r}",
+        )
+    try:
+        return Report.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise UsageError(
+            "invalid results file", where=str(path), why=f"{field}: {first['msg']}"
+        ) from None

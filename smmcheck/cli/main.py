@@ -36,6 +36,11 @@ _COMMANDS = {
     "policy": ("smmcheck.cli.policy", "policy", "List, show, test and lint policies."),
     "demo": ("smmcheck.cli.demo", "demo", "Audit the bundled demo plant network."),
     "flows": ("smmcheck.cli.flows", "flows", "Show what a zone can reach through its ACLs."),
+    "report": (
+        "smmcheck.cli.report",
+        "report",
+        "Maturity gap and framework compliance reports from results.json.",
+    ),
     "probe": (
         "smmcheck.cli.probe",
         "probe",
