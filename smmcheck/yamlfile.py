@@ -32,7 +32,28 @@ def read_yaml(path: Path, error: type[SmmcheckError]) -> tuple[Any, str]:
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error("malformed YAML", where=where, why=str(problem)) from None
+    except ValueError as exc:
+        # PyYAML builds dates itself and lets datetime's ValueError out ("2027-13-01").
+        line = _bad_date_line(text)
+        where = f"{path}:{line}" if line else str(path)
+        raise error("malformed YAML", where=where, why=f"not a calendar date: {exc}") from None
     return data, text
+
+
+_DATE = re.compile(r"(?<![\w.-])(\d{4})-(\d\d?)-(\d\d?)(?![\w.-]|:\d)")
+
+
+def _bad_date_line(text: str) -> int | None:
+    """The 1-based line of the first ``YYYY-MM-DD`` that is no calendar date."""
+    import datetime as dt
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in _DATE.finditer(line):
+            try:
+                dt.date(*(int(g) for g in match.groups()))
+            except ValueError:
+                return number
+    return None
 
 
 def validate(

@@ -1,0 +1,106 @@
+"""``smmcheck report maturity RESULTS.json``: the SMM gap table per device category."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from smmcheck.attestations import load_attestations
+from smmcheck.cli.options import load_catalogue, policy_options, project_option
+from smmcheck.mapping import Mappings
+from smmcheck.maturity import MaturityReport, assess_maturity
+from smmcheck.profiles import DEFAULT_PROFILE, load_profile
+from smmcheck.project import Project, find_project, load_project
+from smmcheck.report import write_atomic
+from smmcheck.report.maturity import MATURITY_FORMATS, render_maturity
+from smmcheck.results import Report, load_report
+
+
+def maturity_for(
+    report: Report,
+    mappings: Mappings,
+    project: Project | None,
+    *,
+    profile: str | None = None,
+    attestations: Path | None = None,
+    today: dt.date | None = None,
+) -> MaturityReport:
+    """The maturity report for ``report``: the profile and attestations named here, else
+    the project file's, else the default profile and no attestations."""
+    name = profile or (project.profile if project else None)
+    source = "given" if profile else "project file" if name else "default"
+    name = name or DEFAULT_PROFILE
+    loaded = load_profile(name, mappings.smm)
+    file = attestations or (project.attestations if project else None)
+    return assess_maturity(
+        report,
+        mappings.smm,
+        loaded,
+        profile_source=f"{name} ({source})",
+        attestations=load_attestations(file, mappings.smm) if file else (),
+        today=today or dt.datetime.now(dt.UTC).date(),
+    )
+
+
+def write_maturity(report: MaturityReport, folder: Path) -> None:
+    """``maturity.json`` and ``maturity.md`` beside a run's results."""
+    write_atomic(folder / "maturity.json", render_maturity(report, "json"))
+    write_atomic(folder / "maturity.md", render_maturity(report, "markdown"))
+
+
+@click.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--profile", help="Target profile: small, medium, large, or a profile file.")
+@click.option(
+    "--attestations",
+    type=click.Path(path_type=Path),
+    help="Attestations file (manual evidence for governance practices).",
+)
+@project_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(MATURITY_FORMATS),
+    default="console",
+    show_default=True,
+)
+@click.option("--output", type=click.Path(path_type=Path), help="Write to this file.")
+@policy_options
+def maturity(
+    results: Path,
+    profile: str | None,
+    attestations: Path | None,
+    project_file: Path | None,
+    fmt: str,
+    output: Path | None,
+    policy_dirs: tuple[Path, ...],
+    mapping_dirs: tuple[Path, ...],
+) -> int:
+    """SMM gap analysis: target against achieved level per practice and device category.
+
+    Levels are technical evidence from the results (configuration alone never gives
+    level 4) plus attestations for governance practices. Exits 0 when the report was
+    written: it is a report, not a gate (gate on `check --fail-on`).
+    """
+    if attestations is not None and not attestations.is_file():
+        raise click.BadParameter("file not found", param_hint="--attestations")
+    _, mappings = load_catalogue(policy_dirs, mapping_dirs)
+    found = find_project(project_file)
+    report = maturity_for(
+        load_report(results),
+        mappings,
+        load_project(found) if found else None,
+        profile=profile,
+        attestations=attestations,
+    )
+    if output is not None:
+        write_atomic(output, render_maturity(report, fmt))
+        return 0
+    color = fmt == "console" and sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    click.echo(render_maturity(report, fmt, color=color, width=width), nl=False)
+    return 0
