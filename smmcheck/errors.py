@@ -6,7 +6,8 @@ Hierarchy::
     ├── UsageError           bad command-line use (a missing path, an unknown option value)
     ├── InputError           a file that cannot be read as what it claims to be
     ├── PolicyError          an invalid policy, policy list or policy test case file
-    └── MappingError         an invalid mapping file (unknown policy, unknown SMM practice)
+    ├── MappingError         an invalid mapping file (unknown policy, unknown SMM practice)
+    └── WaiverError          an invalid waivers file (unknown policy, no justification, bad date)
 
 All of them map to exit code 2 ("nothing evaluated"); the CLI does that in one place.
 A config that can be read but not fully understood is *not* an error: it gives
@@ -57,3 +58,7 @@ class PolicyError(SmmcheckError):
 
 class MappingError(SmmcheckError):
     """An invalid framework or SMM mapping file."""
+
+
+class WaiverError(SmmcheckError):
+    """An invalid waivers file."""

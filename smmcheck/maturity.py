@@ -370,9 +370,9 @@ def _row(
         source = "attestation" if achieved is not None else None
         if achieved is None:
             notes.append(
-                "needs an attestation (configuration cannot show it)"
+                "needs an attestation: configuration cannot show it"
                 if practice.evidence == "attestation"
-                else "no check gave a result here, and no attestation"
+                else "no check applies here; no attestation"
             )
     if achieved is None:
         state: State = "not_assessed"

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from smmcheck import __version__
@@ -39,6 +39,7 @@ from smmcheck.results import (
     summarise,
 )
 from smmcheck.secrets import matching_candidate
+from smmcheck.waivers import apply_waivers, load_waivers, utc_today, waivers_path
 
 # Below this many files to parse, a process pool costs more than it saves (each worker
 # imports ciscoconfparse2 afresh, ~0.7 s).
@@ -59,6 +60,10 @@ class CheckOptions:
     project: Project | None = None
     command: str = "smmcheck check"
     selected: list[str] = field(default_factory=list)
+    # A waivers file that overrides the project's ``waivers:``.
+    waivers: Path | None = None
+    # The run's UTC date for waiver expiry (tests pin it; default: today in UTC).
+    today: date | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ def run_check(
 ) -> Report:
     """Check the configs under ``paths``; return the full report."""
     started = _now()
+    # Waivers are checked before any file is parsed: a broken waivers file stops the run.
+    waiver_file = waivers_path(options.waivers, options.project)
+    waivers = load_waivers(waiver_file, options.policies) if waiver_file else None
     files = discover(paths)
     policies = _selected(options)
     errors: list[tuple[str, str, str]] = []  # (name, source, reason)
@@ -163,6 +171,15 @@ def run_check(
         )
     records.sort(key=lambda r: (r.name, r.source))
     results.sort(key=lambda r: (r.device, r.policy))
+    waiver_summary = None
+    if waivers is not None:
+        results, waiver_summary = apply_waivers(
+            results,
+            records,
+            waivers,
+            options.today or utc_today(datetime.now(UTC)),
+            evaluated={p.id for p in policies},
+        )
     summary = summarise(records, results, options.fail_on)
     run = RunInfo(
         started=started,
@@ -178,6 +195,7 @@ def run_check(
         devices=records,
         results=results,
         summary=summary,
+        waivers=waiver_summary,
     )
 
 

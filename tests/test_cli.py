@@ -53,7 +53,13 @@ GATEWAY_POLICY_IDS = [
     "upnp-disabled",
     "wan-input-restricted",
 ]
-FRAMEWORKS = {"iec-62443-3-3", "iso-iec-27400", "nist-ir-8259a"}
+FRAMEWORKS = {
+    "etsi-en-303-645",
+    "iec-62443-3-3",
+    "iso-iec-27400",
+    "nist-ir-8259a",
+    "owasp-iot-top10",
+}
 SMMCHECK = Path(sys.executable).parent / "smmcheck"
 
 

@@ -276,6 +276,38 @@ def test_audit_with_a_broken_policy_contacts_no_device(
     assert not (tmp_path / "history").exists()
 
 
+def test_audit_with_a_broken_waivers_file_contacts_no_device(
+    tmp_path: Path, make_device: MakeDevice, host_key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_device("core-sw01")
+    waivers = tmp_path / "waivers.yaml"
+    entry = (
+        "waivers:\n  - policy: telnet-disabled\n    devices: core-sw01\n"
+        "    justification: Legacy HMI\n    owner: ot@example.com\n    ticket: CHG-1\n"
+    )
+    waivers.write_text(entry + "    expires: 31/03/2027\n")
+    argv = [
+        "audit",
+        f"--inventory={inventory(tmp_path, ('core-sw01', server.port))}",
+        f"--known-hosts={known_hosts(tmp_path, host_key_file, server)}",
+        f"--snapshots={tmp_path / 'history'}",
+        f"--waivers={waivers}",
+        "--format=json",
+    ]
+    assert main(argv) == 2
+    assert f"{waivers}:7: invalid waiver entry 1" in capsys.readouterr().err
+    assert server.device.sessions == 0
+    assert not (tmp_path / "history").exists()
+    # Control: with the date mended, the same audit runs and reports the waivers file.
+    waivers.write_text(entry + "    expires: 2027-03-31\n")
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert server.device.sessions == 1
+    assert (
+        report["waivers"]["orphans"][0]["reason"] == "the policy passes on every device it matches"
+    )
+
+
 # --- faults: each is a device error with its reason; the other device is intact -------------
 
 

@@ -45,6 +45,25 @@ def test_demo_verdicts_match_expected_table() -> None:
     assert actual == wanted
 
 
+def test_demo_shows_one_active_and_one_expired_waiver() -> None:
+    expected = yaml.safe_load((DEMO / "expected.yaml").read_text())
+    wanted = {
+        (device, policy): v["waiver"]
+        for device, verdicts in expected.items()
+        for policy, v in verdicts.items()
+        if isinstance(v, dict) and "waiver" in v
+    }
+    report = _demo_report()
+    actual = {(r.device, r.policy): r.waiver.state for r in report.results if r.waiver}
+    assert actual == wanted
+    assert sorted(wanted.values()) == ["active", "expired"]
+    assert report.waivers is not None
+    assert (report.waivers.active, report.waivers.expired, report.waivers.orphans) == (1, 1, [])
+    expired = next(r for r in report.results if r.waiver and r.waiver.state == "expired")
+    assert expired.status == "fail"
+    assert "expired on 2025-09-30" in expired.message
+
+
 def test_demo_has_compliant_and_non_compliant_devices() -> None:
     report = _demo_report()
     failing = {r.device for r in report.results if r.status == "fail"}
@@ -75,6 +94,12 @@ def test_every_result_carries_smm_practice_and_framework_controls() -> None:
     for result in _demo_report().results:
         assert result.smm.practice.startswith("SMM.")
         assert 1 <= result.smm.level <= 3
-        assert set(result.controls) == {"iec-62443-3-3", "iso-iec-27400", "nist-ir-8259a"}
+        assert set(result.controls) == {
+            "etsi-en-303-645",
+            "iec-62443-3-3",
+            "iso-iec-27400",
+            "nist-ir-8259a",
+            "owasp-iot-top10",
+        }
     telnet = next(r for r in _demo_report().results if r.policy == "telnet-disabled")
     assert "SR 7.7" in telnet.controls["iec-62443-3-3"]

@@ -103,6 +103,7 @@ def test_project_file_is_discovered_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shutil.copy(DEMO / "smmcheck.yaml", tmp_path / "smmcheck.yaml")
+    shutil.copy(DEMO / "waivers.yaml", tmp_path / "waivers.yaml")  # named by smmcheck.yaml
     shutil.copy(DEMO / "acc-sw02.cfg", tmp_path / "acc-sw02.cfg")
     monkeypatch.chdir(tmp_path)
     code = main(["check", "acc-sw02.cfg", "--policy", "iot-segmentation"])

@@ -1,9 +1,9 @@
 """``smmcheck audit --inventory FILE``: the nightly job — collect, check, write reports.
 
-Policies, mappings and the project file are loaded before any device is contacted, so a
-broken policy stops the run (exit 2) without touching the network. The check reads the
-snapshot just written, exactly as ``smmcheck check SNAPSHOT`` would later: an auditor who
-re-checks the snapshot gets the same results.
+Policies, mappings, the project file and the waivers file are loaded before any device is
+contacted, so a broken policy or waiver stops the run (exit 2) without touching the
+network. The check reads the snapshot just written, exactly as ``smmcheck check SNAPSHOT``
+would later: an auditor who re-checks the snapshot gets the same results.
 """
 
 from __future__ import annotations
@@ -17,10 +17,18 @@ import click
 
 from smmcheck.cli.check import emit
 from smmcheck.cli.collect import collection_options, run_collection
-from smmcheck.cli.options import load_catalogue, policy_options, project_option, report_options
+from smmcheck.cli.options import (
+    load_catalogue,
+    policy_options,
+    project_option,
+    report_options,
+    waivers_option,
+)
+from smmcheck.cli.report_maturity import maturity_inputs, summary_line, write_maturity
 from smmcheck.policies import Severity
 from smmcheck.project import find_project, load_project
 from smmcheck.runner import CheckOptions, run_check
+from smmcheck.waivers import load_waivers, waivers_path
 
 
 @click.command()
@@ -41,6 +49,7 @@ from smmcheck.runner import CheckOptions, run_check
 )
 @report_options
 @project_option
+@waivers_option
 @policy_options
 def audit(
     snapshot_root: Path,
@@ -50,6 +59,7 @@ def audit(
     report_dir: Path | None,
     fail_on: Severity,
     project_file: Path | None,
+    waivers_file: Path | None,
     policy_dirs: tuple[Path, ...],
     mapping_dirs: tuple[Path, ...],
     **settings: Any,
@@ -63,6 +73,10 @@ def audit(
     policies, mappings = load_catalogue(policy_dirs, mapping_dirs)
     found = find_project(project_file)
     project = load_project(found) if found else None
+    waiver_file = waivers_path(waivers_file, project)
+    if waiver_file is not None:
+        load_waivers(waiver_file, policies)  # a broken waivers file stops the run here
+    maturity = maturity_inputs(mappings, project)  # so do a broken profile or attestations
     folder = snapshot_root / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder, manifest = run_collection(folder, **settings)
     if probe_tls:
@@ -77,8 +91,12 @@ def audit(
         mappings=mappings,
         fail_on=fail_on,
         command=" ".join(["smmcheck", *sys.argv[1:]]),
+        waivers=waiver_file,
     )
     report = run_check([folder], options)
     emit(report, fmt, output, report_dir or folder)
+    gaps = maturity.assess(report, mappings.smm)
+    write_maturity(gaps, report_dir or folder)
+    click.echo(f"smmcheck: {summary_line(gaps)}", err=True)
     click.echo(f"smmcheck: snapshot and reports in {folder}", err=True)
     return report.summary.exit_code

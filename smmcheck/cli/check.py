@@ -14,6 +14,7 @@ from smmcheck.cli.options import (
     progress_bar,
     project_option,
     report_options,
+    waivers_option,
 )
 from smmcheck.errors import UsageError
 from smmcheck.parse.detect import SUPPORTED
@@ -41,6 +42,7 @@ from smmcheck.runner import CheckOptions, run_check
 )
 @click.option("--site", help="Site name for the JUnit classname (site.device).")
 @project_option
+@waivers_option
 @click.option("--no-cache", is_flag=True, help="Parse every file even if cached facts exist.")
 @click.option(
     "--workers",
@@ -58,6 +60,7 @@ def check(
     selected: tuple[str, ...],
     site: str | None,
     project_file: Path | None,
+    waivers_file: Path | None,
     no_cache: bool,
     workers: int | None,
     policy_dirs: tuple[Path, ...],
@@ -84,6 +87,7 @@ def check(
         site=site,
         command=" ".join(["smmcheck", *sys.argv[1:]]),
         selected=list(selected),
+        waivers=waivers_file,
     )
     report = run_check(list(paths), options, progress=progress_bar("Checking", 20))
     emit(report, fmt, output, report_dir)

@@ -46,6 +46,7 @@ _COMMANDS = {
         "probe",
         "Probe live endpoints read-only (TLS versions and cipher suites).",
     ),
+    "waivers": ("smmcheck.cli.waivers", "waivers", "Lint a waivers file (a CI gate)."),
 }
 
 

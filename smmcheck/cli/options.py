@@ -77,6 +77,16 @@ def project_option(func: F) -> F:
     )(func)
 
 
+def waivers_option(func: F) -> F:
+    """``--waivers FILE`` (overrides the project file's ``waivers:``)."""
+    return click.option(
+        "--waivers",
+        "waivers_file",
+        type=click.Path(path_type=Path),
+        help="Waivers file (default: the project file's waivers:, if any).",
+    )(func)
+
+
 def load_catalogue(
     policy_dirs: tuple[Path, ...], mapping_dirs: tuple[Path, ...]
 ) -> tuple[PolicySet, Mappings]:

@@ -8,6 +8,7 @@ import click
 
 # subcommand -> (module, attribute); imported on first use like the top-level commands.
 _SUBCOMMANDS = {
+    "compliance": ("smmcheck.cli.report_compliance", "compliance"),
     "maturity": ("smmcheck.cli.report_maturity", "maturity"),
 }
 

@@ -5,45 +5,68 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from smmcheck.attestations import load_attestations
+from smmcheck.attestations import Attestation, load_attestations
 from smmcheck.cli.options import load_catalogue, policy_options, project_option
-from smmcheck.mapping import Mappings
+from smmcheck.mapping import Mappings, SmmCatalogue
 from smmcheck.maturity import MaturityReport, assess_maturity
-from smmcheck.profiles import DEFAULT_PROFILE, load_profile
+from smmcheck.profiles import DEFAULT_PROFILE, Profile, load_profile
 from smmcheck.project import Project, find_project, load_project
 from smmcheck.report import write_atomic
 from smmcheck.report.maturity import MATURITY_FORMATS, render_maturity
 from smmcheck.results import Report, load_report
 
 
-def maturity_for(
-    report: Report,
+@dataclass(frozen=True)
+class MaturityInputs:
+    """What a maturity report needs besides the results, loaded (and checked) up front."""
+
+    profile: Profile
+    profile_source: str
+    attestations: tuple[Attestation, ...]
+
+    def assess(
+        self, report: Report, smm: SmmCatalogue, today: dt.date | None = None
+    ) -> MaturityReport:
+        """The maturity report for ``report`` (attestations judged on ``today``, UTC)."""
+        return assess_maturity(
+            report,
+            smm,
+            self.profile,
+            profile_source=self.profile_source,
+            attestations=self.attestations,
+            today=today or dt.datetime.now(dt.UTC).date(),
+        )
+
+
+def maturity_inputs(
     mappings: Mappings,
     project: Project | None,
     *,
     profile: str | None = None,
     attestations: Path | None = None,
-    today: dt.date | None = None,
-) -> MaturityReport:
-    """The maturity report for ``report``: the profile and attestations named here, else
-    the project file's, else the default profile and no attestations."""
+) -> MaturityInputs:
+    """The profile and attestations named here, else the project file's, else the default
+    profile and no attestations."""
     name = profile or (project.profile if project else None)
     source = "given" if profile else "project file" if name else "default"
     name = name or DEFAULT_PROFILE
-    loaded = load_profile(name, mappings.smm)
     file = attestations or (project.attestations if project else None)
-    return assess_maturity(
-        report,
-        mappings.smm,
-        loaded,
-        profile_source=f"{name} ({source})",
-        attestations=load_attestations(file, mappings.smm) if file else (),
-        today=today or dt.datetime.now(dt.UTC).date(),
+    return MaturityInputs(
+        load_profile(name, mappings.smm),
+        f"{name} ({source})",
+        tuple(load_attestations(file, mappings.smm)) if file else (),
     )
+
+
+def summary_line(report: MaturityReport) -> str:
+    """One line for logs: per category, practices below and above target."""
+    parts = [f"{c.category} {c.below} below, {c.exceeds} above" for c in report.categories]
+    return f"SMM maturity (profile {report.profile.id}): {'; '.join(parts) or 'no devices'}"
 
 
 def write_maturity(report: MaturityReport, folder: Path) -> None:
@@ -90,13 +113,13 @@ def maturity(
         raise click.BadParameter("file not found", param_hint="--attestations")
     _, mappings = load_catalogue(policy_dirs, mapping_dirs)
     found = find_project(project_file)
-    report = maturity_for(
-        load_report(results),
+    inputs = maturity_inputs(
         mappings,
         load_project(found) if found else None,
         profile=profile,
         attestations=attestations,
     )
+    report = inputs.assess(load_report(results), mappings.smm)
     if output is not None:
         write_atomic(output, render_maturity(report, fmt))
         return 0

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from smmcheck.results import Report, Result
+from smmcheck.results import Report, Result, WaiverRef
 
 _STYLE = {
     "fail": "bold red",
@@ -68,14 +68,62 @@ def render_console(report: Report, *, color: bool, width: int | None = None) -> 
                 Text(_LABEL[result.status], style=_STYLE[result.status]),
                 result.policy,
                 result.severity,
-                Text(_short(result.message, device.name)),
+                _finding(result, device.name),
                 lines,
             )
         console.print(table)
         console.print(Text(f"  source: {device.source}", style="dim"))
         console.print()
     console.print(_summary_line(report))
+    for line in _waiver_lines(report):
+        console.print(line)
     return buffer.getvalue()
+
+
+def _finding(result: Result, device: str) -> Text:
+    text = Text(_short(result.message, device))
+    waiver = result.waiver
+    if waiver is None:
+        return text
+    if waiver.state == "active":
+        text.append(f"\nwaived ({waiver.id}): {waiver.justification}", style="magenta")
+    else:
+        text.append(f"\nwaiver expired ({waiver.id}): {waiver.justification}", style="bold red")
+    if waiver.compensating_control:
+        text.append(f"\ncompensating control: {waiver.compensating_control}", style="dim")
+    text.append(f"\n{_accountable(waiver)}", style="dim")
+    return text
+
+
+def _accountable(waiver: WaiverRef) -> str:
+    parts = [f"owner {waiver.owner}"] if waiver.owner else []
+    if waiver.approver:
+        parts.append(f"approver {waiver.approver}")
+    if waiver.ticket:
+        parts.append(f"ticket {waiver.ticket}")
+    ended = "expires" if waiver.state == "active" else "expired after"
+    parts.append(f"{ended} {waiver.expires} (UTC)")
+    return ", ".join(parts)
+
+
+def _waiver_lines(report: Report) -> list[Text]:
+    waivers = report.waivers
+    if waivers is None:
+        return []
+    orphans = len(waivers.orphans)
+    line = Text(
+        f"Waivers: {waivers.active} active ({waivers.expiring_soon} expiring within"
+        f" {waivers.soon_days} days), "
+    )
+    line.append(f"{waivers.expired} expired", style="bold red" if waivers.expired else "")
+    line.append(f", {orphans} orphan{'s' if orphans != 1 else ''}")
+    line.append(f" ({waivers.file}).", style="dim")
+    lines = [line]
+    for orphan in waivers.orphans:
+        lines.append(
+            Text(f"  orphan waiver {orphan.id} ({orphan.policy}): {orphan.reason}", style="yellow")
+        )
+    return lines
 
 
 def _short(message: str, device: str) -> str:

@@ -6,7 +6,6 @@ import json
 from io import StringIO
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from smmcheck.maturity import Blocker, CategoryMaturity, GapRow, MaturityReport
@@ -89,29 +88,18 @@ def _console(report: MaturityReport, *, color: bool, width: int | None) -> str:
     for note in report.notes:
         console.print(Text(note, style="dim"))
     console.print()
+    total = width or 120
+    # One line per practice: long titles and lists are cut (Markdown and JSON keep all).
+    header = f"  {'practice':<36} {'target':>6}  {'achieved':<13} {'gap':<13} "
     for category in report.categories:
-        table = Table(
-            title=_heading(category),
-            title_justify="left",
-            show_edge=False,
-            pad_edge=False,
-            expand=False,
-        )
-        table.add_column("practice")
-        table.add_column("target", justify="right", no_wrap=True)
-        table.add_column("achieved", no_wrap=True)
-        table.add_column("gap", no_wrap=True)
-        table.add_column("blocking the next level / note")
+        console.print(Text(_heading(category), style="bold"))
+        console.print(Text(header + "blocking the next level / note", style="dim"))
         for row in category.rows:
             detail = blockers_text(row.blockers) or "; ".join(row.notes)
-            table.add_row(
-                row.title,
-                str(row.target),
-                level_text(row),
-                Text(gap_text(row), style=_STATE_STYLE[row.state]),
-                detail,
-            )
-        console.print(table)
+            line = Text(f"  {_fit(row.title, 36):<36} {row.target:>6}  {level_text(row):<13} ")
+            line.append(f"{gap_text(row):<13}", style=_STATE_STYLE[row.state])
+            line.append(" " + _fit(detail, max(total - len(header) - 1, 20)))
+            console.print(line)
         console.print()
     if report.attestations:
         console.print(
@@ -130,6 +118,10 @@ def _console(report: MaturityReport, *, color: bool, width: int | None) -> str:
         names = ", ".join(report.devices_not_assessed)
         console.print(Text(f"Not assessed (collection or parse error): {names}", style="red"))
     return buffer.getvalue()
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _cell(text: str) -> str:
