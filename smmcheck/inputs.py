@@ -126,8 +126,10 @@ def snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
             problem = f"output {output.name} changed since collection (sha256 differs)"
         elif output.complete:
             artifacts.append((output.name, path))
-        elif output.problem and "No such file or directory" in output.problem:
-            # `cat` of a file the device does not have: the software is not installed.
+        elif output.problem and "No such file or directory" in output.problem and not output.bytes:
+            # `cat` of a file the device does not have: the software is not installed (or
+            # `tail DIR/*.conf` of a folder without one). Had it printed anything, some file
+            # was there and another was missing (a dangling link): that is unknown.
             artifacts.append((output.name, None))
     if problem is None and not any(path for _, path in artifacts):
         problem = "the snapshot has no complete output for this device"
@@ -164,6 +166,7 @@ def _rootfs(folder: Path) -> ConfigFile | None:
             artifacts.extend(
                 (f"uci-{path.name}", path) for path in sorted(uci.iterdir()) if path.is_file()
             )
+    artifacts.extend(_rootfs_folders(folder))
     if (folder / "etc" / "passwd").is_file() and (folder / "usr").is_dir():
         # A whole image: a file it does not have is known to be absent (no MQTT broker).
         # In a configuration repository a missing file only means it was not kept there.
@@ -177,6 +180,26 @@ def _rootfs(folder: Path) -> ConfigFile | None:
     return ConfigFile(
         folder, explicit=True, device=device, platform=platform, artifacts=tuple(artifacts)
     )
+
+
+def _rootfs_folders(folder: Path) -> list[tuple[str, Path | None]]:
+    """The files of ROOTFS_FOLDERS (mosquitto's conf.d), each the artifact NAME/FILE; a
+    folder without one, or a whole image without the folder, is NAME, known to be absent."""
+    from smmcheck.parse.artifacts import ROOTFS_FOLDERS
+
+    whole_image = (folder / "etc" / "passwd").is_file() and (folder / "usr").is_dir()
+    found: list[tuple[str, Path | None]] = []
+    for relative, (name, suffix) in ROOTFS_FOLDERS.items():
+        where = folder / relative
+        files = [
+            path
+            for path in (sorted(where.iterdir()) if where.is_dir() else ())
+            if path.is_file() and path.name.endswith(suffix) and len(path.name) > len(suffix)
+        ]
+        found.extend((f"{name}/{path.name}", path) for path in files)
+        if not files and (where.is_dir() or whole_image):
+            found.append((name, None))
+    return found
 
 
 def discover(paths: list[Path]) -> list[ConfigFile]:

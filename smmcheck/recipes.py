@@ -18,6 +18,10 @@ from smmcheck.frozen import Frozen
 from smmcheck.resources import data_dir
 from smmcheck.yamlfile import read_yaml, validate, where
 
+# tail from the first line on with headers, then file names only: an option after them
+# (-f, --follow) would keep the command running until its timeout.
+_TAIL = "tail -v -n +1 "
+
 # The first words a command may start with, per platform family. Anything that could
 # change state (configure, write, reload, copy, rm, systemctl ...) is simply absent.
 READ_ONLY: dict[str, tuple[str, ...]] = {
@@ -37,6 +41,7 @@ READ_ONLY: dict[str, tuple[str, ...]] = {
         "openssl x509 ",
         "dpkg-query ",
         "getent ",
+        _TAIL,  # whole files, each after a `==> FILE <==` header
         "nginx -T",  # test-and-dump: nginx exits after it, before any -s signal
     ),
     "openwrt": ("cat ", "uci show", "uname", "ls ", "netstat ", "ubus call system board"),
@@ -99,6 +104,7 @@ class Recipe(Frozen):
                 not text.startswith(allowed)
                 or any(c in text for c in (";", "&&", "|", "`", "$(", ">", "<"))
                 or any(flag in text.split() for flag in _KEY_REVEALING)
+                or (text.startswith(_TAIL) and "-" in {w[0] for w in text[len(_TAIL) :].split()})
             ):
                 raise ValueError(
                     f"command '{command.command}' is not a read-only"

@@ -174,6 +174,8 @@ def test_gateway_with_mosquitto_and_nginx_lists_both_and_reads_dpkg_version() ->
             ),
             dump(UNSET),
             Artifact("nginx-version", "gw/v", "nginx\t1.28.0-1~bookworm\nnginx-doc\t\n"),
+            # lighttpd's files are known to be absent: without that, its TLS is unknown.
+            Artifact("lighttpd-config", "gw/l", "", absent=True),
         ),
         source="gw",
         sha256="0" * 64,

@@ -23,8 +23,14 @@ ROOTFS_FILES = {
     "etc/openwrt_release": "openwrt-release",
     "etc/ssh/sshd_config": "sshd-config",
     "etc/mosquitto/mosquitto.conf": "mosquitto-config",
+    # Alone: its includes (Debian's conf-enabled/) stay unknown, see parse/lighttpd.py.
+    "etc/lighttpd/lighttpd.conf": "lighttpd-config",
     "etc/shadow": "shadow",
 }
+# Folders a program reads every file of (mosquitto's include_dir), the artifact they make
+# up and the end of the names read: each such file is the artifact ``NAME/FILE``, and a
+# folder without one is ``NAME``, known to be absent.
+ROOTFS_FOLDERS = {"etc/mosquitto/conf.d": ("mosquitto-conf-d", ".conf")}
 
 
 def bundle_text(artifacts: tuple[Artifact, ...]) -> str:

@@ -24,7 +24,9 @@ from smmcheck.facts import (
 from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.blockcrypt import volume_facts
 from smmcheck.parse.detect import ARTIFACT_SCOPE
+from smmcheck.parse.lighttpd import lighttpd_tls, lighttpd_version
 from smmcheck.parse.mosquitto import mosquitto_facts
+from smmcheck.parse.mosquitto_include import read_include_dir
 from smmcheck.parse.sockets import login_services, socket_facts
 from smmcheck.parse.sshd import sshd_facts
 from smmcheck.parse.tlsprobe import observed
@@ -49,11 +51,15 @@ def parse_linux(
     mqtt_tls: tuple[TlsListener, ...] | None = None
     if "mosquitto-config" in present:
         mqtt, mqtt_tls = mosquitto_facts(
-            present["mosquitto-config"], _package_version(present.get("mosquitto-version"))
+            present["mosquitto-config"],
+            _package_version(present.get("mosquitto-version")),
+            read_include_dir(artifacts),  # /etc/mosquitto/conf.d, when collected
         )
     elif "mosquitto-config" in absent:
         mqtt, mqtt_tls = (), ()
     web_tls = _nginx_listeners(present, absent, sockets)
+    lighttpd = _lighttpd_listeners(present, absent, sockets)
+    web_tls = None if web_tls is None or lighttpd is None else (*web_tls, *lighttpd)
     # The family is known only when every server it covers is: a known-bad broker with an
     # unknown nginx would otherwise read as all the TLS there is.
     if mqtt_tls is not None and web_tls is not None:
@@ -114,6 +120,25 @@ def _nginx_listeners(
     # when it names the process of every TCP socket and none is nginx, no nginx listens.
     tcp = [s for s in sockets or () if s.protocol == "tcp"]
     if sockets is not None and all(s.process and s.process != "nginx" for s in tcp):
+        return ()
+    return None
+
+
+def _lighttpd_listeners(
+    present: dict[str, Artifact], absent: set[str], sockets: tuple[Socket, ...] | None
+) -> tuple[TlsListener, ...] | None:
+    """lighttpd's TLS listeners; () when lighttpd is known not to run, None when unknown."""
+    version = lighttpd_version(present.get("lighttpd-version"))
+    if "lighttpd-config" in present:
+        return lighttpd_tls(present["lighttpd-config"], version)
+    if "lighttpd-config" in absent:
+        return ()
+    # Its files were not collected (no permission, or a snapshot older than the recipe's
+    # lighttpd commands): as for nginx, only `ss -p` run as root settles it, when it names
+    # the process of every TCP socket and none is lighttpd. Missing evidence never passes.
+    del version
+    tcp = [s for s in sockets or () if s.protocol == "tcp"]
+    if sockets is not None and all(s.process and s.process != "lighttpd" for s in tcp):
         return ()
     return None
 

@@ -19,8 +19,11 @@ man page's notes on earlier releases and the 1.x sources. Where the release matt
 * TLS: certfile and keyfile (1.x: with cafile or capath too), or psk_hint. ``tls_version``
   is the lowest version accepted in 2.0 (tlsv1.1 to tlsv1.3; tlsv1 stops the broker) and
   the only one in 1.x.
-* ``include_dir DIR`` reads DIR/*.conf where the line stands. Those files are not part of
-  this artifact: whatever they could change is unknown, with a note saying so.
+* ``include_dir DIR`` reads DIR's ``*.conf`` files where the line stands, sorted, each
+  starting at the default listener (mosquitto_include.py says what was verified). When DIR
+  is the folder that was collected (``/etc/mosquitto/conf.d``), its files are read in place
+  and their evidence names each file and its own line numbers. Any other folder, or one
+  that was not collected, is unknown: whatever its files could change is None, with a note.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 
 from smmcheck.facts import MqttListener, SourceLine, TlsListener
 from smmcheck.parse.artifacts import Artifact
+from smmcheck.parse.mosquitto_include import IncludeDir
 
 _SECURITY = ("allow_anonymous", "password_file", "acl_file", "psk_file")
 _PLUGINS = ("auth_plugin", "plugin")
@@ -89,22 +93,29 @@ class _Config:
     security: dict[str, _Option] = field(default_factory=dict)
     plugins: list[int] = field(default_factory=list)
     per_listener: _Option | None = None
-    includes: list[_Option] = field(default_factory=list)
+    includes: list[_Option] = field(default_factory=list)  # include_dir of unknown files
+    spliced: list[_Option] = field(default_factory=list)  # include_dir whose files were read
+    # include_dir lines after which the main file's listener may be lost: unknown files, or
+    # files that open a listener (see _crossed).
+    crossings: list[_Option] = field(default_factory=list)
     opens_default: bool = False  # by port, bind_address or a listener option before any listener
+    # Each non-comment line read, by its position in reading order (the `line` of options).
+    places: dict[int, SourceLine] = field(default_factory=dict)
 
     def per_listener_settings(self) -> bool:
         return self.per_listener is not None and _bool(self.per_listener.word()) is True
 
 
 def mosquitto_facts(
-    config: Artifact, version: str | None = None
+    config: Artifact, version: str | None = None, included: IncludeDir | None = None
 ) -> tuple[tuple[MqttListener, ...], tuple[TlsListener, ...]]:
     """The MQTT listeners a ``mosquitto.conf`` opens, and the TLS endpoints among them.
 
     ``version`` is the broker's release ("2.0.11"); without it, a field whose default
-    differs between 1.x and 2.0 is None (unknown) unless the file sets it.
+    differs between 1.x and 2.0 is None (unknown) unless the file sets it. ``included``
+    is the collected include_dir folder, read where an ``include_dir`` names it.
     """
-    conf = _read(config)
+    conf = _read(config, included)
     match = re.search(r"(\d+)\.\d+", version or "")
     major = int(match.group(1)) if match else None
     mqtt: list[MqttListener] = []
@@ -151,44 +162,75 @@ def mosquitto_facts(
     return tuple(mqtt), tuple(tls)
 
 
-def _read(config: Artifact) -> _Config:
+def _read(config: Artifact, included: IncludeDir | None) -> _Config:
     conf = _Config()
     current = conf.default
     for number, raw in config.lines():
-        text = raw.strip()
-        if not text or text.startswith("#"):
+        line = _place(conf, config, number, raw)
+        if line is None:
             continue
-        key, _, rest = text.replace("\t", " ").partition(" ")
-        option = _Option(rest.strip(), number)
-        words = [w for w in rest.split() if not w.startswith("#")]
-        if key == "listener" and words and words[0].isdigit():
-            current = _Listener("listener", int(words[0]), words[1] if len(words) > 1 else None)
-            current.line = number
-            conf.listeners.append(current)
-        elif key in ("port", "bind_address") and words:
-            if key == "port" and words[0].isdigit():
-                conf.default.port = int(words[0])
-            elif key == "bind_address":
-                conf.default.bind = words[0]
-            conf.default.lines.append(number)
-            conf.opens_default = True
-        elif key == "per_listener_settings":
-            conf.per_listener = option
+        key, rest, option = line
+        if key == "include_dir" and included is not None and included.covers(option.value):
+            opened = len(conf.listeners)
+            for file in included.files:
+                inner = conf.default  # each file starts at the default listener
+                for inner_number, inner_raw in file.lines():
+                    found = _place(conf, file, inner_number, inner_raw)
+                    # mosquitto reads include_dir in the main file only.
+                    if found is not None and found[0] != "include_dir":
+                        inner = _apply(conf, inner, *found)
+            conf.spliced.append(option)
+            if len(conf.listeners) > opened:
+                conf.crossings.append(option)
         elif key == "include_dir":
             conf.includes.append(option)
-        elif key in _SECURITY or key in _PLUGINS:
-            scoped = conf.per_listener_settings()
-            if key in _PLUGINS:
-                (current.plugins if scoped else conf.plugins).append(number)
-            else:
-                (current.security if scoped else conf.security)[key] = option
-            if scoped and current is conf.default and key not in ("allow_anonymous", "acl_file"):
-                conf.opens_default = True
-        elif key in _LISTENER_OPTIONS:
-            current.options[key] = option
-            if current is conf.default and _opens_default(key, option.word()):
-                conf.opens_default = True
+            conf.crossings.append(option)
+        else:
+            current = _apply(conf, current, key, rest, option)
     return conf
+
+
+def _place(conf: _Config, file: Artifact, number: int, raw: str) -> tuple[str, str, _Option] | None:
+    """A line's key, the rest, and the option at its position in reading order."""
+    text = raw.strip()
+    if not text or text.startswith("#"):
+        return None
+    position = len(conf.places) + 1
+    conf.places[position] = SourceLine(source=file.source, line=number, text=text)
+    key, _, rest = text.replace("\t", " ").partition(" ")
+    return key, rest, _Option(rest.strip(), position)
+
+
+def _apply(conf: _Config, current: _Listener, key: str, rest: str, option: _Option) -> _Listener:
+    """Read one option; return the listener that the next options configure."""
+    number = option.line
+    words = [w for w in rest.split() if not w.startswith("#")]
+    if key == "listener" and words and words[0].isdigit():
+        current = _Listener("listener", int(words[0]), words[1] if len(words) > 1 else None)
+        current.line = number
+        conf.listeners.append(current)
+    elif key in ("port", "bind_address") and words:
+        if key == "port" and words[0].isdigit():
+            conf.default.port = int(words[0])
+        elif key == "bind_address":
+            conf.default.bind = words[0]
+        conf.default.lines.append(number)
+        conf.opens_default = True
+    elif key == "per_listener_settings":
+        conf.per_listener = option
+    elif key in _SECURITY or key in _PLUGINS:
+        scoped = conf.per_listener_settings()
+        if key in _PLUGINS:
+            (current.plugins if scoped else conf.plugins).append(number)
+        else:
+            (current.security if scoped else conf.security)[key] = option
+        if scoped and current is conf.default and key not in ("allow_anonymous", "acl_file"):
+            conf.opens_default = True
+    elif key in _LISTENER_OPTIONS:
+        current.options[key] = option
+        if current is conf.default and _opens_default(key, option.word()):
+            conf.opens_default = True
+    return current
 
 
 def _opens_default(key: str, value: str) -> bool:
@@ -413,7 +455,13 @@ def _crossed(conf: _Config, listener: _Listener, option: _Option) -> str | None:
     """
     if listener.line is None:
         return None
-    for include in conf.includes:
+    for include in conf.crossings:
+        if listener.line < include.line < option.line and include in conf.spliced:
+            return (
+                f"set after include_dir {include.value} for a listener opened before it: a"
+                " listener opened in the included files makes mosquitto 2.0.11 lose track of"
+                " the main file's listener, and whether the option lands anywhere is undefined"
+            )
         if listener.line < include.line < option.line:
             return (
                 f"set after include_dir {include.value} for a listener opened before it: the"
@@ -460,7 +508,7 @@ def _evidence(
         numbers.update(plugins)
     if conf.per_listener is not None:
         numbers.add(conf.per_listener.line)
-    numbers.update(i.line for i in conf.includes)
+    numbers.update(i.line for i in (*conf.includes, *conf.spliced))
     absent = []
     if listener.kind in ("local", "hidden") or (listener.kind == "default" and not listener.lines):
         absent.append(config.whole(_LOCAL_ONLY))
@@ -468,7 +516,7 @@ def _evidence(
         absent.append(config.whole("no allow_anonymous line"))
     if value["tls"] and "tls_version" not in listener.options:
         absent.append(config.whole("no tls_version line"))
-    return tuple(config.at(n) for n in sorted(numbers)) + tuple(absent)
+    return tuple(conf.places[n] for n in sorted(numbers)) + tuple(absent)
 
 
 def _bool(word: str) -> bool | None:
