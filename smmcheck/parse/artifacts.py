@@ -10,6 +10,7 @@ a saved root file system maps its files onto the same names (see ``ROOTFS_FILES`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -67,3 +68,22 @@ class Artifact:
     def whole(self, text: str) -> SourceLine:
         """Evidence about the artifact as a whole (an absence): line 0."""
         return SourceLine(source=self.source, line=0, text=text)
+
+
+_TAIL_HEADER = re.compile(r"^==> (.+) <==$")
+
+
+def tail_sections(listing: Artifact) -> list[tuple[str, list[tuple[int, str]]]]:
+    """The files of a ``tail -v -n +1 FILE...`` output: each path with its lines, numbered
+    as in the output (1-based). The blank line tail writes before each header is dropped.
+    Empty when the output has no header (it is not such a listing)."""
+    files: list[tuple[str, list[tuple[int, str]]]] = []
+    for number, line in listing.lines():
+        header = _TAIL_HEADER.match(line)
+        if header:
+            if files and files[-1][1] and files[-1][1][-1][1] == "":
+                files[-1][1].pop()
+            files.append((header.group(1), []))
+        elif files:
+            files[-1][1].append((number, line))
+    return files

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TypeAlias
 
-from smmcheck.parse.artifacts import Artifact
+from smmcheck.parse.artifacts import Artifact, tail_sections
 
 MAIN = "/etc/lighttpd/lighttpd.conf"
 _HEADER = re.compile(r"^==> (.+) <==$")
@@ -121,13 +121,8 @@ def _files(artifact: Artifact) -> tuple[dict[str, list[tuple[int, str]]], str, b
     if not _HEADER.match(first):
         return {MAIN: numbered}, MAIN, False
     files: dict[str, list[tuple[int, str]]] = {}
-    current: list[tuple[int, str]] = []
-    for number, line in numbered:
-        header = _HEADER.match(line)
-        if header:
-            current = files.setdefault(header.group(1), [])
-        else:
-            current.append((number, line))
+    for path, lines in tail_sections(artifact):
+        files.setdefault(path, []).extend(lines)
     named = [path for path in files if posixpath.basename(path) == "lighttpd.conf"]
     return files, MAIN if MAIN in files else (named or list(files))[0], True
 

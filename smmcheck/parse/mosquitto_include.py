@@ -30,14 +30,12 @@ nothing mosquitto reads. A saved root file system gives each file as an artifact
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass
 
-from smmcheck.parse.artifacts import Artifact
+from smmcheck.parse.artifacts import Artifact, tail_sections
 
 CONF_D = "/etc/mosquitto/conf.d"  # the folder the collector reads (Debian's include_dir)
 ARTIFACT = "mosquitto-conf-d"
-_HEADER = re.compile(r"^==> (.+) <==$")
 
 
 @dataclass(frozen=True)
@@ -74,18 +72,9 @@ def read_include_dir(artifacts: tuple[Artifact, ...], folder: str = CONF_D) -> I
 
 def split_tail(listing: Artifact) -> list[Artifact]:
     """The files of a ``tail -v -n +1 FILE...`` output, each with its own line numbers."""
-    files: list[tuple[str, list[str]]] = []
-    for _, line in listing.lines():
-        header = _HEADER.match(line)
-        if header:
-            if files and files[-1][1] and files[-1][1][-1] == "":
-                files[-1][1].pop()  # the newline tail writes before the next header
-            files.append((header.group(1), []))
-        elif files:
-            files[-1][1].append(line)
     return [
-        Artifact(path, f"{listing.source} ({path})", "".join(f"{line}\n" for line in lines))
-        for path, lines in files
+        Artifact(path, f"{listing.source} ({path})", "".join(f"{line}\n" for _, line in lines))
+        for path, lines in tail_sections(listing)
     ]
 
 

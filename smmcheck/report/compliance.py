@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from io import StringIO
-
 from smmcheck.compliance import ComplianceReport, ControlAssessment, Coverage
+from smmcheck.report.console import text_console
 
 FORMATS = ("console", "json", "markdown")
 
@@ -44,19 +43,10 @@ def render_compliance(
 
 def render_console(report: ComplianceReport, *, color: bool, width: int | None = None) -> str:
     """A table of controls, the notes and a coverage line (ANSI colour only when ``color``)."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    buffer = StringIO()
-    console = Console(
-        file=buffer,
-        force_terminal=color,
-        no_color=not color,
-        width=width or 120,
-        highlight=False,
-        soft_wrap=False,
-    )
+    console, buffer = text_console(color=color, width=width)
     fw = report.framework
     console.print(Text(f"{fw.name} ({fw.version})", style="bold"))
     console.print(Text(f"Results of '{report.run.command}', {report.run.started}", style="dim"))

@@ -26,8 +26,9 @@ _LABEL = {
 }
 
 
-def render_console(report: Report, *, color: bool, width: int | None = None) -> str:
-    """The report as text for a terminal (ANSI colour only when ``color``)."""
+def text_console(*, color: bool, width: int | None) -> tuple[Console, StringIO]:
+    """A rich console that writes into a buffer: ANSI colour only when ``color``, 120
+    columns unless told (a report piped to a file is the same whatever the terminal)."""
     buffer = StringIO()
     console = Console(
         file=buffer,
@@ -37,6 +38,12 @@ def render_console(report: Report, *, color: bool, width: int | None = None) -> 
         highlight=False,
         soft_wrap=False,
     )
+    return console, buffer
+
+
+def render_console(report: Report, *, color: bool, width: int | None = None) -> str:
+    """The report as text for a terminal (ANSI colour only when ``color``)."""
+    console, buffer = text_console(color=color, width=width)
     by_device: dict[str, list[Result]] = {}
     for result in report.results:
         by_device.setdefault(result.device, []).append(result)

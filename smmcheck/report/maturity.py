@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from io import StringIO
 
-from rich.console import Console
 from rich.text import Text
 
 from smmcheck.maturity import Blocker, CategoryMaturity, GapRow, MaturityReport
+from smmcheck.report.console import text_console
 
 MATURITY_FORMATS = ("console", "json", "markdown")
 _STATE_STYLE = {"below": "bold red", "meets": "green", "exceeds": "cyan", "not_assessed": "yellow"}
@@ -69,15 +68,7 @@ def _heading(category: CategoryMaturity) -> str:
 
 
 def _console(report: MaturityReport, *, color: bool, width: int | None) -> str:
-    buffer = StringIO()
-    console = Console(
-        file=buffer,
-        force_terminal=color,
-        no_color=not color,
-        width=width or 120,
-        highlight=False,
-        soft_wrap=False,
-    )
+    console, buffer = text_console(color=color, width=width)
     console.print(
         Text(
             f"SMM maturity against profile {report.profile.id} ({report.profile.title}),"
