@@ -48,7 +48,7 @@ from smmcheck.frozen import Frozen
 from smmcheck.mapping import Confidence, Control, Mappings
 from smmcheck.policies import PolicySet
 from smmcheck.project import Project
-from smmcheck.results import STATUSES, DeviceRecord, Report, Result
+from smmcheck.results import STATUSES, DeviceRecord, Report, Result, waiver_counts
 
 SCHEMA = "smmcheck.compliance/v1"
 
@@ -201,7 +201,10 @@ def assess_compliance(
         devices_in_error=errors,
         controls=assessments,
         coverage=_coverage(assessments),
-        notes=_notes(scopes, errors, sorted(set(by_policy) - set(policies.policies))),
+        notes=[
+            *_notes(scopes, errors, sorted(set(by_policy) - set(policies.policies))),
+            *([waiver_counts(report.waivers)] if report.waivers else []),
+        ],
     )
 
 

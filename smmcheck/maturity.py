@@ -32,7 +32,7 @@ from smmcheck.attestations import Attestation
 from smmcheck.frozen import Frozen
 from smmcheck.mapping import Practice, SmmCatalogue
 from smmcheck.profiles import Profile
-from smmcheck.results import DeviceRecord, Report, Result
+from smmcheck.results import DeviceRecord, Report, Result, waiver_counts
 
 SCHEMA = "smmcheck.maturity/v1"
 # Configuration evidence supports levels 1-3 only.
@@ -200,6 +200,8 @@ def assess_maturity(
             "Levels are technical evidence toward a comprehensiveness level from the"
             " checked configurations, not a statement that the organisation is at that level.",
             "Configuration evidence alone never yields level 4; it takes an attestation.",
+            # Waived failures count as met (tracked exceptions): say how many there are.
+            *([waiver_counts(report.waivers)] if report.waivers else []),
         ],
     )
 

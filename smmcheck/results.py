@@ -132,6 +132,16 @@ class WaiverSummary(Frozen):
     orphans: list[OrphanWaiver] = Field(default_factory=list)
 
 
+def waiver_counts(summary: WaiverSummary) -> str:
+    """``Waivers: 1 active (0 expiring within 30 days), 1 expired, 0 orphans (file)``."""
+    orphans = len(summary.orphans)
+    return (
+        f"Waivers: {summary.active} active ({summary.expiring_soon} expiring within"
+        f" {summary.soon_days} days), {summary.expired} expired,"
+        f" {orphans} orphan{'s' if orphans != 1 else ''} ({summary.file})."
+    )
+
+
 class Report(Frozen):
     """Everything a run concluded."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -379,7 +380,11 @@ def demo_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_report_maturity_on_the_demo(demo_results: Path, tmp_path: Path) -> None:
     out = tmp_path / "m.json"
-    code = main(["report", "maturity", str(demo_results), "--format", "json", "--output", str(out)])
+    project = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "smmcheck.yaml"
+    code = main(
+        ["report", "maturity", str(demo_results), "--project", str(project), "--format", "json",
+         "--output", str(out)]
+    )  # fmt: skip
     assert code == 0
     data = json.loads(out.read_text())
     assert data["schema"] == "smmcheck.maturity/v1"
@@ -391,6 +396,16 @@ def test_report_maturity_on_the_demo(demo_results: Path, tmp_path: Path) -> None
         b["policy"] == "telnet-disabled" and "acc-sw01" in b["devices"] for b in access["blockers"]
     )
     assert max(r["achieved"] or 0 for c in data["categories"] for r in c["rows"]) <= 4
+    # The demo's waivers are counted in the report (waived failures count as met).
+    assert any(n.startswith("Waivers: 1 active") and "1 expired" in n for n in data["notes"])
+    # The demo's attestations (named in its smmcheck.yaml): threat modeling is attested at
+    # level 3 against a target of 2, physical protection's attestation has expired.
+    tmod = next(r for r in switch["rows"] if r["practice"] == "SMM.GOV.TM.TMOD")
+    assert (tmod["achieved"], tmod["source"], tmod["state"]) == (3, "attestation", "exceeds")
+    states = {a["practice"]: a["state"] for a in data["attestations"]}
+    assert states["SMM.ENB.AP.PP"] == "expired"
+    physical = next(r for r in switch["rows"] if r["practice"] == "SMM.ENB.AP.PP")
+    assert physical["state"] == "not_assessed"
 
 
 def test_report_maturity_markdown_and_profile_choice(demo_results: Path, tmp_path: Path) -> None:
@@ -413,3 +428,17 @@ def test_report_maturity_refuses_a_file_that_is_not_results(
     assert main(["report", "maturity", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "not a smmcheck results file" in err and "Traceback" not in err
+
+
+def test_demo_prints_the_gap_table_and_writes_the_maturity_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--report-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SMM maturity against profile medium" in out
+    # At least one category below target and one practice above it (the quality bar).
+    assert re.search(r"^switch: .* — [1-9]\d* below target, [1-9]\d* above", out, re.M)
+    assert "exceeds by 1" in out
+    assert (tmp_path / "maturity.md").read_text().startswith("# SMM maturity gap analysis")
+    data = json.loads((tmp_path / "maturity.json").read_text())
+    assert data["profile"]["id"] == "medium"
