@@ -59,9 +59,12 @@ def blockers_text(blockers: list[Blocker], limit: int = 4) -> str:
 def _heading(category: CategoryMaturity) -> str:
     inferred = f"; category inferred for {len(category.inferred)}" if category.inferred else ""
     profile = "" if category.in_profile else "; not in the profile: domain defaults"
+    names = ", ".join(category.devices[:5])
+    if len(category.devices) > 5:
+        names += f", +{len(category.devices) - 5} more"
     return (
         f"{category.category}: {len(category.devices)} device(s)"
-        f" ({', '.join(category.devices)}){inferred}{profile}"
+        f" ({names}){inferred}{profile}"
         f" — {category.below} below target, {category.exceeds} above,"
         f" {category.not_assessed} not assessed"
     )
