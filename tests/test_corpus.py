@@ -118,3 +118,74 @@ def test_known_findings_in_published_gateway_files(gateway_report: Report) -> No
     # Intel's template: TLS 1.2 listener with client certificates required.
     intel = _verdicts(gateway_report, "mosquitto.conf.dist")
     assert set(intel.values()) == {"pass"}
+
+
+@pytest.fixture(scope="module")
+def openwrt_report() -> Report:
+    policies = load_policies()
+    options = CheckOptions(policies=policies, mappings=load_mappings(policies), use_cache=False)
+    return run_check([CORPUS / "openwrt"], options)
+
+
+# What each lone /etc/config file may be judged on: the policies reading what it establishes.
+OPENWRT_PACKAGE_POLICIES = {
+    "dropbear": {"ssh-no-root-password-login"},
+    "firewall": {"wan-input-restricted"},
+    "uhttpd": {"http-mgmt-disabled"},
+    "upnpd": {"upnp-disabled"},
+    "snmpd": {"snmp-no-default-community"},
+    "lldpd": {"discovery-protocols-disabled"},
+    "network": set(),  # interfaces only: nothing a policy judges
+}
+
+
+def test_every_openwrt_file_is_recognised_and_judged_on_its_package(
+    openwrt_report: Report,
+) -> None:
+    devices = openwrt_report.devices
+    assert len(devices) == len(list((CORPUS / "openwrt").iterdir()))
+    assert [d.source for d in devices if d.status == "error"] == []
+    assert {d.platform for d in devices} == {"openwrt"}
+    for device in devices:
+        package = device.source.rsplit("_", 1)[-1].removesuffix(".config")
+        judged = {r.policy for r in openwrt_report.results if r.device == device.name}
+        assert judged == OPENWRT_PACKAGE_POLICIES[package], device.source
+    for result in openwrt_report.results:
+        lines = [e.line for e in result.evidence if e.line]
+        if result.status == "fail":
+            assert lines, (result.device, result.policy)
+        source = next(d.source for d in devices if d.name == result.device)
+        count = len(Path(source).read_text(encoding="utf-8").splitlines())
+        assert all(1 <= line <= count for line in lines), (source, lines)
+
+
+def test_known_findings_in_published_openwrt_files(openwrt_report: Report) -> None:
+    def verdict(file_part: str) -> str:
+        (status,) = _verdicts(openwrt_report, file_part).values()
+        return status
+
+    # dropbear: EFF OpenWireless and agoodkind turn PasswordAuth and RootPasswordAuth off;
+    # OpenWrt's shipped file, SzymczakA and the Dynalink backup (wan and lan) keep them on.
+    assert verdict("EFForg__OpenWireless__etc_config_dropbear") == "pass"
+    assert verdict("agoodkind__openwrt-backups__full-sys_etc_config_dropbear") == "pass"
+    assert verdict("files_dropbear.config") == "fail"
+    assert verdict("SzymczakA__OpenWRTcfg__etc_config_dropbear") == "fail"
+    assert verdict("unpacked__etc_config_dropbear") == "fail"
+    # firewall: EFF's and the Dynalink's wan zones accept input; OpenWrt's and SzymczakA's
+    # reject it; agoodkind's has only a defaults section (an access point): no WAN zone.
+    assert verdict("EFForg__OpenWireless__etc_config_firewall") == "fail"
+    assert verdict("unpacked__etc_config_firewall") == "fail"
+    assert verdict("files_firewall.config") == "pass"
+    assert verdict("SzymczakA__OpenWRTcfg__etc_config_firewall") == "pass"
+    assert verdict("agoodkind__openwrt-backups__full-sys_etc_config_firewall") == "inconclusive"
+    # uhttpd: HTTP on 0.0.0.0:80 and [::]:80, but redirect_https '1' with HTTPS listeners.
+    assert verdict("etc_config_uhttpd") == "pass"
+    # miniupnpd: shipped with enabled 0; SzymczakA has no 'enabled' (1) with UPnP on; the
+    # Dynalink has UPnP off but NAT-PMP on.
+    assert verdict("upnpd.config") == "pass"
+    assert verdict("SzymczakA__OpenWRTcfg__etc_config_upnpd") == "fail"
+    assert verdict("unpacked__etc_config_upnpd") == "fail"
+    # net-snmp's shipped communities: public (RO) and private (RW).
+    assert verdict("etc_config_snmpd") == "fail"
+    # lldpd on lan with CDP on.
+    assert verdict("etc_config_lldpd") == "fail"

@@ -27,10 +27,10 @@ def parse_config(
     chosen = platform or detect_platform(text)
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if chosen is None:
-        part = detect_artifact(text)
+        part = detect_artifact(text, source)
         if part is not None:
-            # One gateway file on its own (an sshd_config under review): a part of a device,
-            # judged only on what it establishes.
+            # One gateway file on its own (an sshd_config, an OpenWrt /etc/config/dropbear
+            # under review): a part of a device, judged only on what it establishes.
             artifact = Artifact(part[0], source, text, part=True)
             return parse_bundle(
                 (artifact,), source=source, sha256=sha256, name_hint=name_hint, platform=part[1]

@@ -45,6 +45,7 @@ from smmcheck.facts import (
     SshServer,
 )
 from smmcheck.parse.artifacts import Artifact
+from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.openwrt_firewall import firewall_zones
 from smmcheck.parse.openwrt_lldpd import lldpd_discovery
 from smmcheck.parse.redact import MASK
@@ -93,8 +94,12 @@ def parse_openwrt(
     if listed is None and uci is not None and uci.knows("upnpd"):
         sockets = _upnp_sockets(uci)
     communities, groups = _snmp(uci) if uci is not None else (None, None)
+    # A file given on its own (/etc/config/dropbear) is judged on what it establishes.
+    parts = [a.name for a in artifacts if a.part]
+    scope = tuple(f for name in parts for f in ARTIFACT_SCOPE.get(name, ())) if parts else None
     return DeviceFacts(
         device=name_hint,
+        scope=scope,
         platform="openwrt",
         source=source,
         sha256=sha256,
@@ -372,7 +377,8 @@ def _snmp(uci: UciConfig) -> tuple[tuple[SnmpCommunity, ...] | None, tuple[SnmpG
             notes={"name": f"the {package} configuration was not given"},
         )
         for package in ("snmpd", "mini_snmpd")
-        if not uci.knows(package)
+        # A lone snmpd file is judged as net-snmp's: mini_snmpd is out of its scope.
+        if not uci.knows(package) and not uci.part
     ]
     net_snmp_off = any(s.flag("enabled", True)[0] is False for s in uci.of("snmpd", "snmpd"))
     if uci.knows("snmpd") and not net_snmp_off:
@@ -529,4 +535,9 @@ def _lan_address(uci: UciConfig, section: UciSection) -> str:
     for interface in uci.of("network", "interface"):
         if interface.ref in names and interface.values("ipaddr"):
             return interface.values("ipaddr")[0].value.split("/")[0]
+    named = sorted(name for name in names if name)
+    if named and not uci.knows("network"):
+        # Without /etc/config/network the address is not known, but miniupnpd listens on
+        # that interface's (its listening_ip takes an interface name), not on every one.
+        return named[0]
     return "0.0.0.0"

@@ -106,6 +106,9 @@ class UciConfig:
     # True when the packages seen are all there are (``uci show``, a whole /etc/config).
     complete: bool
     sources: tuple[str, ...]
+    # One package file given on its own: the packages not given are out of scope (judged
+    # with the rest of the device), not unknown parts of this one.
+    part: bool = False
 
     def of(self, package: str, section_type: str | None = None) -> list[UciSection]:
         """The sections of ``package`` (of one type when given), in file order."""
@@ -160,7 +163,8 @@ def read_uci(artifacts: tuple[Artifact, ...]) -> UciConfig | None:
     # must not make the others look uninstalled (no uhttpd, so no clear-text web server).
     kept = {a.name.removeprefix("uci-") for a in files if not a.absent}
     complete = show is not None or {"system", "network"} <= kept
-    return UciConfig(tuple(sections), frozenset(absent), complete, tuple(sources))
+    part = any(a.part for a in files)
+    return UciConfig(tuple(sections), frozenset(absent), complete, tuple(sources), part)
 
 
 def read_file(artifact: Artifact, package: str) -> list[UciSection]:

@@ -48,9 +48,18 @@ def render_console(report: Report, *, color: bool, width: int | None = None) -> 
     for result in report.results:
         by_device.setdefault(result.device, []).append(result)
     for device in report.devices:
-        title = f"{device.name}  [{device.platform or '?'} {device.os_version or ''}]".rstrip()
+        platform = " ".join(filter(None, (device.platform or "?", device.os_version)))
+        title = f"{device.name}  [{platform}]"
         if device.status == "error":
             console.print(Text(f"{device.name}: not assessed: {device.error}", style="red"))
+            console.print(Text(f"  source: {device.source}", style="dim"))
+            console.print()
+            continue
+        if not by_device.get(device.name):
+            # A file given on its own that no policy reads (an OpenWrt /etc/config/network),
+            # or policies selected that do not apply: say so rather than an empty table.
+            why = "none of the policies run applies to what this input establishes"
+            console.print(Text(f"{title}: nothing judged: {why}", style="dim"))
             console.print(Text(f"  source: {device.source}", style="dim"))
             console.print()
             continue
