@@ -53,12 +53,12 @@ def maturity_inputs(
     """The profile and attestations named here, else the project file's, else the default
     profile and no attestations."""
     name = profile or (project.profile if project else None)
-    source = "given" if profile else "project file" if name else "default"
+    source = "set by --profile" if profile else "set in the project file" if name else "the default"
     name = name or DEFAULT_PROFILE
     file = attestations or (project.attestations if project else None)
     return MaturityInputs(
         load_profile(name, mappings.smm),
-        f"{name} ({source})",
+        f"{name}, {source}" if "/" in name or name.endswith((".yaml", ".yml")) else source,
         tuple(load_attestations(file, mappings.smm)) if file else (),
     )
 

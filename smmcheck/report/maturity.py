@@ -126,7 +126,7 @@ def _markdown(report: MaturityReport) -> str:
     out = [
         "# SMM maturity gap analysis",
         "",
-        f"Profile: **{report.profile.id}** ({report.profile.title}; {report.profile.source}).",
+        f"Profile: **{report.profile.id}** ({report.profile.title}), {report.profile.source}.",
         f"Results: {report.results_run}. Attestations valid on {report.today} (UTC).",
         "",
         *(f"> {note}" for note in report.notes),
