@@ -246,6 +246,12 @@ def test_audit_collects_checks_and_reports_and_check_reproduces_it(
         ("sw-dead", "error"),
     }
     assert "testcase" in (run / "junit.xml").read_text()
+    # The SMM gap analysis goes beside the results (default profile: no smmcheck.yaml here).
+    maturity = json.loads((run / "maturity.json").read_text())
+    assert [d["device"] for d in maturity["devices"]] == ["core-sw01"]
+    assert maturity["devices_not_assessed"] == ["sw-dead"]
+    assert (run / "maturity.md").read_text().startswith("# SMM maturity gap analysis")
+    assert "SMM maturity (profile medium): switch " in err
 
     # An auditor re-checking the snapshot later gets exactly the same results.
     assert main(["check", str(run.relative_to(tmp_path)), "--format=json"]) == 3
