@@ -43,6 +43,11 @@ READ_ONLY: dict[str, tuple[str, ...]] = {
         "getent ",
         _TAIL,  # whole files, each after a `==> FILE <==` header
         "nginx -T",  # test-and-dump: nginx exits after it, before any -s signal
+        "ps ",
+        # Queries of systemd's units and of timedated: never start, stop or enable. Not
+        # `timedatectl show-timesync`, which would start a stopped timesyncd (D-Bus).
+        "systemctl show ",
+        "timedatectl show ",
     ),
     "openwrt": ("cat ", "uci show", "uname", "ls ", "netstat ", "ubus call system board"),
 }

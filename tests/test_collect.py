@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -93,6 +94,60 @@ def test_linux_gateway_is_collected_into_a_verifiable_snapshot(
     assert verify(snapshot, manifest) == []
     written = "".join(p.read_text(errors="replace") for p in snapshot.rglob("*") if p.is_file())
     assert PLANTED not in written + out + err
+
+
+def _running_here() -> set[str]:
+    """The names (comm) of this host's processes, from /proc itself."""
+    names = set()
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            names.add(comm.read_text().strip())
+        except OSError:
+            continue  # the process ended meanwhile
+    return names
+
+
+def test_log_forwarding_and_ntp_commands_run_and_settle_what_runs_here(
+    tmp_path: Path, sshd: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, snapshot = _collect(tmp_path, _inventory(tmp_path, sshd), _known_hosts(tmp_path, sshd))
+    assert code == 0, capsys.readouterr().err
+    manifest = read_manifest(snapshot)
+    assert manifest is not None
+    outputs = {o.name: o for o in manifest.devices[0].outputs}
+    # systemctl and timedatectl answer only where systemd is PID 1; elsewhere (a container,
+    # like this test host) they fail, and their outputs are incomplete: unknown.
+    booted = Path("/run/systemd/system").is_dir()
+    for name in ("service-state", "clock-sync"):
+        assert outputs[name].complete == booted, outputs[name].problem
+        if not booted:
+            assert "not been booted with systemd" in (outputs[name].problem or "")
+    # The process list, read as root, shows PID 1: whole.
+    processes = (snapshot / (outputs["processes"].file or "")).read_text()
+    assert outputs["processes"].complete
+    assert re.search(r"^\s*1 \S", processes, re.MULTILINE)
+    # A file the host lacks is recorded as such ("No such file or directory"): known absent.
+    for name, path in (
+        ("rsyslog-config", "/etc/rsyslog.conf"),
+        ("journal-upload-config", "/etc/systemd/journal-upload.conf"),
+        ("syslog-ng-config", "/etc/syslog-ng/syslog-ng.conf"),
+        ("timesyncd-config", "/etc/systemd/timesyncd.conf"),
+    ):
+        assert outputs[name].complete == Path(path).is_file(), name
+        if not Path(path).is_file():
+            assert "No such file or directory" in (outputs[name].problem or ""), name
+    assert verify(snapshot, manifest) == []
+    capsys.readouterr()
+    main(["check", "--format", "json", "--no-cache", str(snapshot)])
+    results = {r["policy"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    # Which daemons run is settled (by systemctl or the process list): never inconclusive.
+    assert results["logging-remote"]["status"] in ("pass", "fail")
+    assert results["ntp-configured"]["status"] in ("pass", "fail")
+    running = _running_here()
+    if not {"systemd-timesyn", "chronyd", "ntpd"} & running:
+        assert results["ntp-configured"]["status"] == "fail"  # no NTP daemon runs here
+    if not {"rsyslogd", "syslog-ng", "syslogd"} & running and not booted:
+        assert results["logging-remote"]["status"] == "fail"
 
 
 def test_tampered_output_no_longer_verifies(tmp_path: Path, sshd: Any) -> None:

@@ -101,8 +101,9 @@ def test_absence_on_truncated_config_is_inconclusive() -> None:
 
 
 def test_policy_for_other_platform_is_not_applicable() -> None:
-    outcome = evaluate(_policy("ntp-configured"), _facts(platform="linux", ntp_servers=()), LISTS)
-    assert outcome.status == "not_applicable"
+    # session-timeout judges IOS and NX-OS lines only; a gateway's login services have none.
+    facts = _facts(platform="linux", management_lines=())
+    assert evaluate(_policy("session-timeout"), facts, LISTS).status == "not_applicable"
 
 
 def test_snmp_v3_only_is_not_applicable_without_snmp() -> None:

@@ -52,6 +52,27 @@ def test_linux_recipe_cannot_smuggle_shell_operators(tmp_path: Path) -> None:
         load_recipe("linux", tmp_path)
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        "systemctl restart rsyslog",
+        "systemctl enable --now systemd-timesyncd",
+        "timedatectl set-ntp true",
+        # Asks timesyncd over D-Bus, which starts it when it is enabled but stopped.
+        "timedatectl show-timesync --all",
+    ],
+)
+def test_linux_service_commands_other_than_queries_are_refused(
+    tmp_path: Path, command: str
+) -> None:
+    (tmp_path / "linux.yaml").write_text(
+        "platform: linux\ntransport: paramiko\ncommands:\n"
+        f"  - {{name: bad, command: '{command}'}}\n"
+    )
+    with pytest.raises(UsageError, match="not a read-only linux command"):
+        load_recipe("linux", tmp_path)
+
+
 def test_a_read_only_command_that_would_print_disk_keys_is_refused(tmp_path: Path) -> None:
     (tmp_path / "linux.yaml").write_text(
         "platform: linux\ntransport: paramiko\ncommands:\n"

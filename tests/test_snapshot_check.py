@@ -127,9 +127,11 @@ def test_collected_snapshot_round_trips_into_check(
     assert device["os_version"]  # from /etc/os-release
     results = {r["policy"]: r for r in report["results"]}  # type: ignore[union-attr]
     # Only gateway policies apply, and what the outputs establish is judged, not unknown:
-    # sshd -T (root) gives the algorithms, ss gives the listening sockets.
+    # sshd -T (root) gives the algorithms, ss gives the listening sockets, and systemctl or
+    # (without systemd as PID 1) the process list which log and NTP daemons run.
     assert "session-timeout" not in results
-    for policy in ("ssh-strong-crypto", "ssh-no-root-password-login", "upnp-disabled"):
+    judged = ("ssh-strong-crypto", "ssh-no-root-password-login", "upnp-disabled")
+    for policy in (*judged, "logging-remote", "ntp-configured"):
         assert results[policy]["status"] in ("pass", "fail"), results[policy]["message"]
     cited = {e["source"] for r in results.values() for e in r["evidence"]}
     assert any(source.endswith("sshd-effective.txt") for source in cited)

@@ -27,11 +27,27 @@ ROOTFS_FILES = {
     # Alone: its includes (Debian's conf-enabled/) stay unknown, see parse/lighttpd.py.
     "etc/lighttpd/lighttpd.conf": "lighttpd-config",
     "etc/shadow": "shadow",
+    # Log forwarding and NTP (parse/linux_monitoring.py): an image shows no running daemon,
+    # so these settle only that nothing is configured.
+    "etc/rsyslog.conf": "rsyslog-config",
+    "etc/systemd/journal-upload.conf": "journal-upload-config",
+    "etc/syslog-ng/syslog-ng.conf": "syslog-ng-config",
+    "etc/systemd/timesyncd.conf": "timesyncd-config",
+    "etc/chrony/chrony.conf": "chrony-config",
+    "etc/chrony.conf": "chrony-config",
+    "etc/ntpsec/ntp.conf": "ntp-config",
+    "etc/ntp.conf": "ntp-config",
 }
 # Folders a program reads every file of (mosquitto's include_dir), the artifact they make
 # up and the end of the names read: each such file is the artifact ``NAME/FILE``, and a
 # folder without one is ``NAME``, known to be absent.
-ROOTFS_FOLDERS = {"etc/mosquitto/conf.d": ("mosquitto-conf-d", ".conf")}
+ROOTFS_FOLDERS = {
+    "etc/mosquitto/conf.d": ("mosquitto-conf-d", ".conf"),
+    "etc/rsyslog.d": ("rsyslog-conf-d", ".conf"),
+    "etc/systemd/timesyncd.conf.d": ("timesyncd-conf-d", ".conf"),
+    "etc/chrony/conf.d": ("chrony-conf-d", ".conf"),
+    "etc/chrony/sources.d": ("chrony-sources-d", ".sources"),
+}
 
 
 def bundle_text(artifacts: tuple[Artifact, ...]) -> str:

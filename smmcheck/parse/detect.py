@@ -100,7 +100,7 @@ def detect_artifact(text: str, source: str = "") -> tuple[str, str] | None:
 
 # The fact families each artifact establishes on its own. An OpenWrt /etc/config file
 # establishes what its own service does (dropbear: SSH, not whether telnetd runs);
-# network and system settle nothing a policy judges.
+# network settles nothing a policy judges.
 ARTIFACT_SCOPE = {
     "sshd-config": ("ssh",),
     "mosquitto-config": ("mqtt_listeners", "tls_listeners"),
@@ -113,6 +113,8 @@ ARTIFACT_SCOPE = {
     "uci-snmpd": ("snmp_communities", "snmp_groups"),
     "uci-mini_snmpd": ("snmp_communities",),
     "uci-lldpd": ("discovery",),
+    # logd's remote log host (log_ip) and sysntpd's servers (the `ntp` section).
+    "uci-system": ("logging_hosts", "ntp_servers"),
 }
 
 

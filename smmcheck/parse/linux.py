@@ -25,6 +25,7 @@ from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.blockcrypt import volume_facts
 from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.lighttpd import lighttpd_tls, lighttpd_version
+from smmcheck.parse.linux_monitoring import monitoring_facts
 from smmcheck.parse.mosquitto import mosquitto_facts
 from smmcheck.parse.mosquitto_include import read_include_dir
 from smmcheck.parse.sockets import login_services, socket_facts
@@ -78,6 +79,8 @@ def parse_linux(
     volumes = None
     if "block-devices" in present:
         volumes = volume_facts(present["block-devices"], present.get("dm-table"))
+    # rsyslog, journal-upload, timesyncd, chrony, ntpd: configured and shown to run.
+    logging_hosts, ntp_servers = monitoring_facts(artifacts)
     parts = [a.name for a in artifacts if a.part]
     scope = tuple(f for name in parts for f in ARTIFACT_SCOPE.get(name, ())) if parts else None
     return DeviceFacts(
@@ -97,6 +100,8 @@ def parse_linux(
         credentials=credentials,
         tls_listeners=tls,
         volumes=volumes,
+        logging_hosts=logging_hosts,
+        ntp_servers=ntp_servers,
     )
 
 

@@ -23,6 +23,7 @@ The defaults are those of OpenWrt's init scripts:
   (net/mini_snmpd): ``enabled`` defaults to 0, ``community`` to public, and with
   ``auth 0`` it answers any community.
 LLDP (lldpd) is left out: it speaks link-layer frames, so no TCP/UDP socket stands for it.
+The system package's remote log host and NTP servers: see :mod:`smmcheck.parse.openwrt_system`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.openwrt_firewall import firewall_zones
 from smmcheck.parse.openwrt_lldpd import lldpd_discovery
+from smmcheck.parse.openwrt_system import ntp_servers, remote_log_hosts
 from smmcheck.parse.redact import MASK
 from smmcheck.parse.sockets import login_services, netstat_facts, socket_facts
 from smmcheck.parse.sshd import sshd_facts
@@ -113,6 +115,8 @@ def parse_openwrt(
         sockets=sockets,
         firewall_zones=firewall_zones(uci) if uci is not None else None,
         discovery=lldpd_discovery(uci, sockets),
+        logging_hosts=remote_log_hosts(uci, release[1]),
+        ntp_servers=ntp_servers(uci),
     )
 
 
