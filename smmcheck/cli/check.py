@@ -99,6 +99,7 @@ def emit(report: Report, fmt: str, output: Path | None, report_dir: Path | None)
     if report_dir is not None:
         write_atomic(report_dir / "results.json", render(report, "json"))
         write_atomic(report_dir / "junit.xml", render(report, "junit"))
+        write_atomic(report_dir / "results.sarif", render(report, "sarif"))
     if output is not None:
         write_atomic(output, render(report, fmt))
         return

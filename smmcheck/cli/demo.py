@@ -54,7 +54,7 @@ def demo(report_dir: Path) -> int:
     width = shutil.get_terminal_size().columns if color else None
     click.echo(render_maturity(gaps, "console", color=color, width=width), nl=False)
     click.echo(
-        f"Reports written to {report_dir}: results.json, junit.xml, maturity.json and"
-        f" maturity.md ('smmcheck check' would exit {report.summary.exit_code})."
+        f"Reports written to {report_dir}: results.json, junit.xml, results.sarif,"
+        f" maturity.json and maturity.md ('smmcheck check' would exit {report.summary.exit_code})."
     )
     return 0

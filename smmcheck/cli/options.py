@@ -52,7 +52,7 @@ def report_options(func: F) -> F:
         click.option(
             "--report-dir",
             type=click.Path(path_type=Path),
-            help="Also write results.json and junit.xml into this folder.",
+            help="Also write results.json, junit.xml and results.sarif into this folder.",
         ),
         click.option(
             "--fail-on",

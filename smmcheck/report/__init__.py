@@ -11,7 +11,7 @@ from pathlib import Path
 from smmcheck.errors import UsageError
 from smmcheck.results import Report
 
-FORMATS = ("console", "json", "junit")
+FORMATS = ("console", "json", "junit", "sarif")
 
 
 def render(report: Report, fmt: str, *, color: bool = False, width: int | None = None) -> str:
@@ -21,6 +21,8 @@ def render(report: Report, fmt: str, *, color: bool = False, width: int | None =
         from smmcheck.report.json import render_json as renderer
     elif fmt == "junit":
         from smmcheck.report.junit import render_junit as renderer
+    elif fmt == "sarif":
+        from smmcheck.report.sarif import render_sarif as renderer
     elif fmt == "console":
         from smmcheck.report.console import render_console
 
