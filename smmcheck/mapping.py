@@ -98,6 +98,8 @@ class Mappings:
 
     smm: SmmCatalogue
     frameworks: dict[str, FrameworkFile] = field(default_factory=dict)
+    # The files loaded, SMM catalogue first (an evidence pack holds exactly these).
+    files: list[Path] = field(default_factory=list)
 
     def practice(self, practice_id: str) -> Practice:
         """The SMM practice with this ID."""
@@ -111,14 +113,19 @@ class Mappings:
         }
 
 
-def load_mappings(policies: PolicySet, extra_dirs: Iterable[Path] = ()) -> Mappings:
-    """Load the built-in mappings (and users' folders) and check them against ``policies``."""
-    dirs = [data_dir("mappings"), *extra_dirs]
+def load_mappings(
+    policies: PolicySet, extra_dirs: Iterable[Path] = (), *, builtin: bool = True
+) -> Mappings:
+    """Load the built-in mappings (unless ``builtin`` is False) and users' folders, and
+    check them against ``policies``. The SMM catalogue comes from the first folder."""
+    dirs = ([data_dir("mappings")] if builtin else []) + list(extra_dirs)
+    if not dirs:
+        raise MappingError("no mapping folder", why="the SMM catalogue comes from the first one")
     smm_path = dirs[0] / SMM_FILE
     data, text = read_yaml(smm_path, MappingError)
     smm = validate(SmmCatalogue, data, smm_path, text, MappingError)
     _check_catalogue(smm, smm_path)
-    mappings = Mappings(smm)
+    mappings = Mappings(smm, files=[smm_path])
     for folder in dirs:
         if not folder.is_dir():
             raise MappingError("mapping folder not found", where=str(folder))
@@ -133,6 +140,7 @@ def load_mappings(policies: PolicySet, extra_dirs: Iterable[Path] = ()) -> Mappi
                 )
             _check_framework(framework, policies, path)
             mappings.frameworks[framework.framework.id] = framework
+            mappings.files.append(path)
     practices = {p.id for p in smm.practices}
     for policy in policies.policies.values():
         if policy.smm.practice not in practices:

@@ -129,6 +129,8 @@ class PolicySet:
     policies: dict[str, Policy] = field(default_factory=dict)
     lists: dict[str, DataList] = field(default_factory=dict)
     origins: dict[str, Path] = field(default_factory=dict)
+    # Where each data list came from (an evidence pack holds exactly the files loaded).
+    list_origins: dict[str, Path] = field(default_factory=dict)
 
     def sorted(self) -> list[Policy]:
         """Policies in ID order (results and reports are deterministic)."""
@@ -153,6 +155,7 @@ def load_policies(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> P
             if data_list.name in found.lists:
                 raise PolicyError(f"data list '{data_list.name}' is defined twice", where=str(path))
             found.lists[data_list.name] = data_list
+            found.list_origins[data_list.name] = path
         for path in sorted(folder.rglob("*.yaml")):
             if path.name.endswith(".tests.yaml") or path.parent.name == "lists":
                 continue

@@ -70,9 +70,10 @@ def builtin_profiles() -> list[str]:
     return sorted(p.stem for p in (data_dir("mappings") / PROFILE_FOLDER).glob("*.yaml"))
 
 
-def profile_path(name: str) -> Path:
-    """A built-in profile's file, or ``name`` itself as a path."""
-    builtin = data_dir("mappings") / PROFILE_FOLDER / f"{name}.yaml"
+def profile_path(name: str, folder: Path | None = None) -> Path:
+    """A built-in profile's file (in ``folder``, by default the built-in profiles folder),
+    or ``name`` itself as a path."""
+    builtin = (folder or data_dir("mappings") / PROFILE_FOLDER) / f"{name}.yaml"
     if "/" not in name and not name.endswith((".yaml", ".yml")):
         if not builtin.is_file():
             raise UsageError(
@@ -86,9 +87,10 @@ def profile_path(name: str) -> Path:
     return path
 
 
-def load_profile(name: str, smm: SmmCatalogue) -> Profile:
-    """Load a profile by built-in name or path; levels and SMM IDs are checked."""
-    path = profile_path(name)
+def load_profile(name: str, smm: SmmCatalogue, folder: Path | None = None) -> Profile:
+    """Load a profile by built-in name (from ``folder``, see :func:`profile_path`) or path;
+    levels and SMM IDs are checked."""
+    path = profile_path(name, folder)
     data, text = read_yaml(path, UsageError)
     profile = validate(Profile, data, path, text, UsageError)
     domains = {d.id for d in smm.domains}

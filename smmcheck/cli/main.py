@@ -33,6 +33,11 @@ _COMMANDS = {
         "collect",
         "Collect device outputs over SSH into a snapshot.",
     ),
+    "evidence": (
+        "smmcheck.cli.evidence",
+        "evidence",
+        "Write and verify evidence packs (inputs, catalogue, reports, hashes).",
+    ),
     "policy": ("smmcheck.cli.policy", "policy", "List, show, test and lint policies."),
     "demo": ("smmcheck.cli.demo", "demo", "Audit the bundled demo plant network."),
     "flows": ("smmcheck.cli.flows", "flows", "Show what a zone can reach through its ACLs."),

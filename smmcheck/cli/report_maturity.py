@@ -49,15 +49,17 @@ def maturity_inputs(
     *,
     profile: str | None = None,
     attestations: Path | None = None,
+    profiles: Path | None = None,
 ) -> MaturityInputs:
     """The profile and attestations named here, else the project file's, else the default
-    profile and no attestations."""
+    profile and no attestations. Built-in profile names are looked up in ``profiles`` (an
+    evidence pack's copy), by default smmcheck's own."""
     name = profile or (project.profile if project else None)
     source = "set by --profile" if profile else "set in the project file" if name else "the default"
     name = name or DEFAULT_PROFILE
     file = attestations or (project.attestations if project else None)
     return MaturityInputs(
-        load_profile(name, mappings.smm),
+        load_profile(name, mappings.smm, profiles),
         f"{name}, {source}" if "/" in name or name.endswith((".yaml", ".yml")) else source,
         tuple(load_attestations(file, mappings.smm)) if file else (),
     )
