@@ -123,6 +123,8 @@ class Project(Frozen):
     services: dict[str, str | list[str]] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)
     devices: list[DeviceAssignment] = Field(default_factory=list)
+    # The site of devices checked from files (a snapshot's inventory and --site win).
+    site: str | None = None
     # A built-in SMM target profile (small, medium, large) or a profile file.
     profile: str | None = None
     attestations: Path | None = None

@@ -150,7 +150,9 @@ def run_check(
                 platform=facts.platform,
                 os_version=facts.os_version,
                 sha256=facts.sha256,
-                site=task.site or options.site,
+                site=task.site
+                or options.site
+                or (options.project.site if options.project else None),
                 category=who.category,
                 category_source=who.category_source,
                 zone=who.zone,

@@ -87,3 +87,22 @@ def _write(folder: Path, text: str) -> Path:
     path = folder / "other.yaml"
     path.write_text(text)
     return path
+
+
+def test_the_project_file_sets_the_site_and_site_overrides_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from smmcheck.cli.main import main
+
+    demo = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+    config = tmp_path / "core-sw01.cfg"
+    config.write_text((demo / "core-sw01.cfg").read_text())
+    project = tmp_path / "smmcheck.yaml"
+    project.write_text("site: north\n")
+    sites = []
+    for extra in ([], ["--site", "south"]):
+        main(["check", str(config), "--project", str(project), "--format", "json", *extra])
+        sites.append(json.loads(capsys.readouterr().out)["devices"][0]["site"])
+    assert sites == ["north", "south"]

@@ -40,7 +40,9 @@ from smmcheck.runner import CheckOptions, run_check
     metavar="ID",
     help="Evaluate only this policy (repeatable).",
 )
-@click.option("--site", help="Site name for the JUnit classname (site.device).")
+@click.option(
+    "--site", help="Site of the devices (JUnit classname site.device); default: the project's."
+)
 @project_option
 @waivers_option
 @click.option("--no-cache", is_flag=True, help="Parse every file even if cached facts exist.")
