@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import contextlib
 import os
 import re
 import signal
@@ -246,6 +247,12 @@ def _fifo_recipe(tmp_path: Path) -> tuple[Path, Path]:
     return recipes, fifo
 
 
+def _release(fifo: Path) -> None:
+    """End a remote `cat` still blocked on ``fifo`` (EOF), so no process outlives the test."""
+    with contextlib.suppress(OSError):  # ENXIO: no reader left
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
 def _children(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (from /proc: procps may not be installed)."""
     found = []
@@ -260,13 +267,16 @@ def _children(pid: int) -> list[int]:
 
 
 def test_hung_command_is_a_device_error_after_its_timeout(tmp_path: Path, sshd: Any) -> None:
-    recipes, _fifo = _fifo_recipe(tmp_path)  # nobody writes: `cat` blocks for ever
-    code, snapshot = _collect(
-        tmp_path,
-        _inventory(tmp_path, sshd),
-        _known_hosts(tmp_path, sshd),
-        f"--recipes={recipes}",
-    )
+    recipes, fifo = _fifo_recipe(tmp_path)  # nobody writes: `cat` blocks for ever
+    try:
+        code, snapshot = _collect(
+            tmp_path,
+            _inventory(tmp_path, sshd),
+            _known_hosts(tmp_path, sshd),
+            f"--recipes={recipes}",
+        )
+    finally:
+        _release(fifo)
     assert code == 3
     manifest = read_manifest(snapshot)
     assert manifest is not None
