@@ -25,10 +25,10 @@ unknown.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from smmcheck.facts import SourceLine, TlsListener
+from smmcheck.parse.addresses import is_loopback
 from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.lighttpd_conf import (
     Configuration,
@@ -122,7 +122,7 @@ def _listener(
         label=f"lighttpd {shown}:{port or '?'}",
         service="https",
         port=port,
-        local_only=_loopback(host),
+        local_only=is_loopback(host),
         min_version=minimum,
         evidence=_evidence(artifact, [*lines, *used]),
         notes={"min_version": note} if note else {},
@@ -227,15 +227,6 @@ def _address(text: str, default_port: int | None) -> tuple[str, int | None]:
     if not colon:
         return text, default_port
     return host or "*", int(port) if port.isdigit() else None
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # "*" or a name: every address, or not known to be loopback
 
 
 def _unresolved_note(lines: list[int]) -> str:

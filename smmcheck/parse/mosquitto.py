@@ -28,13 +28,13 @@ man page's notes on earlier releases and the 1.x sources. Where the release matt
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from smmcheck.facts import MqttListener, SourceLine, TlsListener
+from smmcheck.parse.addresses import is_loopback
 from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.mosquitto_include import IncludeDir
 
@@ -312,7 +312,7 @@ def _local_only(conf: _Config, listener: _Listener, major: int) -> Answer:
     interface = listener.options.get("bind_interface")
     if interface is not None and interface.word() == "lo":
         return True, None
-    return _loopback(listener.bind), None
+    return is_loopback(listener.bind), None
 
 
 def _local_mode(conf: _Config, major: int) -> bool | None:
@@ -521,14 +521,3 @@ def _evidence(
 
 def _bool(word: str) -> bool | None:
     return {"true": True, "1": True, "false": False, "0": False}.get(word)
-
-
-def _loopback(bind: str | None) -> bool:
-    if bind is None:
-        return False
-    if bind == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(bind).is_loopback
-    except ValueError:
-        return False

@@ -28,7 +28,6 @@ The system package's remote log host and NTP servers: see :mod:`smmcheck.parse.o
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Sequence
@@ -45,6 +44,7 @@ from smmcheck.facts import (
     SourceLine,
     SshServer,
 )
+from smmcheck.parse.addresses import is_loopback
 from smmcheck.parse.artifacts import Artifact
 from smmcheck.parse.detect import ARTIFACT_SCOPE
 from smmcheck.parse.openwrt_firewall import firewall_zones
@@ -352,11 +352,7 @@ def _listens(section: UciSection, option: str) -> list[UciValue]:
 
 def _loopback(listen: str) -> bool:
     # '80' alone listens on every address; '127.0.0.1:80' and '[::1]:80' only locally.
-    host = listen.rpartition(":")[0].strip("[]")
-    try:
-        return bool(host) and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(listen.rpartition(":")[0])
 
 
 # --- SNMP -------------------------------------------------------------------------------

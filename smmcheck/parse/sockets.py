@@ -22,11 +22,11 @@ IPv6 addresses without brackets and a ``PID/Program name`` column (``-`` when un
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Literal
 
 from smmcheck.facts import MgmtLine, Socket
+from smmcheck.parse.addresses import is_loopback
 from smmcheck.parse.artifacts import Artifact
 
 # Daemons whose name says what they serve, on whatever port they listen. Web servers and
@@ -152,7 +152,7 @@ def _socket(listing: Artifact, number: int, line: str) -> Socket | None:
         port=port,
         process=process,
         service=service,
-        local_only=_loopback(address),
+        local_only=is_loopback(address),
         evidence=(listing.at(number),),
     )
 
@@ -183,7 +183,7 @@ def _netstat_socket(listing: Artifact, number: int, line: str) -> Socket | None:
         port=port,
         process=process,
         service=_service(protocol, port, process),
-        local_only=_loopback(address),
+        local_only=is_loopback(address),
         evidence=(listing.at(number),),
     )
 
@@ -198,20 +198,6 @@ def _service(protocol: str, port: int, process: str | None) -> str | None:
         # "something else", so a check for UPnP or Telnet can rule it out.
         return "other"
     return by_port
-
-
-def _loopback(address: str) -> bool:
-    """Whether only this host can reach the address: 127.0.0.0/8, ::1, or scoped to lo."""
-    host, _, scope = address.partition("%")
-    if scope == "lo":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # '*' (every address) or a name
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
-    return ip.is_loopback
 
 
 def _endpoint(socket: Socket) -> str:

@@ -15,12 +15,12 @@ disabled by default"). The release is not in ``nginx -T``: without it, an unset
 from __future__ import annotations
 
 import fnmatch
-import ipaddress
 import posixpath
 import re
 from dataclasses import dataclass
 
 from smmcheck.facts import TlsListener
+from smmcheck.parse.addresses import is_loopback
 from smmcheck.parse.artifacts import Artifact
 
 _MARKER = re.compile(r"^# configuration file (.+):\s*$")
@@ -91,7 +91,7 @@ def _server(
             label=label,
             service="https",
             port=port,
-            local_only=_loopback(host),
+            local_only=is_loopback(host),
             min_version=minimum,
             evidence=tuple(evidence),
             notes={"min_version": note} if note else {},
@@ -182,15 +182,6 @@ def _address(text: str) -> tuple[str, int | None]:
     if host and port.isdigit():
         return host, int(port)
     return text, 80
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # "*" or a name: every address, or not known to be loopback
 
 
 def _blocks(block: list[_Directive], name: str) -> list[list[_Directive]]:
