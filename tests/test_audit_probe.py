@@ -100,3 +100,37 @@ def test_the_observed_minimum_needs_every_lower_version_refused() -> None:
     assert seen[443].minimum() == "tlsv1.1"
     assert not seen[9000].reachable
     assert [e.line for e in seen[8883].evidence] == [2, 3, 4, 5]
+
+
+def test_probed_endpoints_never_complete_listeners_the_configuration_did_not_show() -> None:
+    from smmcheck.engine import evaluate
+    from smmcheck.parse.artifacts import Artifact
+    from smmcheck.parse.linux import parse_linux
+    from smmcheck.policies import load_policies
+
+    probe = (
+        "# smmcheck probe tls\n"
+        "10.0.0.5:8883 TLSv1.2 accepted ECDHE-RSA-AES256-GCM-SHA384\n"
+        "10.0.0.5:8883 TLSv1.1 refused server alert protocol_version\n"
+        "10.0.0.5:8883 TLSv1.0 refused server alert protocol_version\n"
+    )
+    policies = load_policies()
+    policy = policies.policies["tls-min-1-2"]
+
+    def verdict(extra: str) -> str:
+        facts = parse_linux(
+            (
+                Artifact("os-release", "gw/os", 'PRETTY_NAME="Debian GNU/Linux 12"\n'),
+                Artifact("probe-tls", "gw/probe-tls.txt", probe + extra),
+            ),
+            source="gw",
+            sha256="0" * 64,
+            name_hint="gw",
+        )
+        return evaluate(policy, facts, policies.lists).status
+
+    # Neither mosquitto's nor the web servers' configuration was collected: the probed
+    # endpoint is good, other listeners are unknown.
+    assert verdict("") == "inconclusive"
+    # A probed endpoint that accepts TLS 1.1 fails whatever is unknown.
+    assert verdict("10.0.0.5:443 TLSv1.1 accepted ECDHE-RSA-AES128-SHA\n") == "fail"

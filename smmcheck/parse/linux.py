@@ -208,8 +208,19 @@ def _with_observations(
                 notes={"min_version": "observed by the TLS probe"},
             )
         )
-    if configured is None and not merged:
-        return None
+    if configured is None:
+        if not merged:
+            return None
+        # What the probe saw can fail the policy, never complete the family: listeners the
+        # uncollected configuration has, and the probe did not reach, stay unknown.
+        merged.append(
+            TlsListener(
+                label="listeners of the configuration (not collected)",
+                service="tls",
+                port=0,
+                notes={"min_version": "the configuration was not collected"},
+            )
+        )
     return tuple(merged)
 
 
