@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smmcheck.errors import InputError, UsageError
 from smmcheck.snapshot import MANIFEST
@@ -85,18 +85,7 @@ def _snapshot_files(folder: Path) -> list[ConfigFile] | None:
         path = folder / (output.file if output and output.file else device.name)
         if problem is None and not (output is not None and _unchanged(folder, output)):
             problem = "output changed since collection (sha256 differs from the manifest)"
-        found.append(
-            ConfigFile(
-                path,
-                explicit=False,
-                device=device.name,
-                platform=device.platform,
-                site=device.site,
-                category=device.category,
-                tags=tuple(device.tags),
-                problem=problem,
-            )
-        )
+        found.append(_captured(path, device, problem))
     return found
 
 
@@ -133,8 +122,15 @@ def snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
             artifacts.append((output.name, None))
     if problem is None and not any(path for _, path in artifacts):
         problem = "the snapshot has no complete output for this device"
+    return _captured(
+        home, device, problem, artifacts=tuple(artifacts), server_version=device.server_version
+    )
+
+
+def _captured(path: Path, device: DeviceCapture, problem: str | None, **extra: Any) -> ConfigFile:
+    """A device of a snapshot, with what its manifest knows (inventory name, site ...)."""
     return ConfigFile(
-        home,
+        path,
         explicit=False,
         device=device.name,
         platform=device.platform,
@@ -142,8 +138,7 @@ def snapshot_bundle(folder: Path, device: DeviceCapture) -> ConfigFile:
         category=device.category,
         tags=tuple(device.tags),
         problem=problem,
-        artifacts=tuple(artifacts),
-        server_version=device.server_version,
+        **extra,
     )
 
 
