@@ -8,20 +8,20 @@ and nowhere else; the README's exit code table is the reference.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Sequence
 
 import click
 
 from smmcheck import __version__
+from smmcheck.cli.lazy import Commands, LazyGroup
 from smmcheck.errors import SmmcheckError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 # command name -> (module, attribute, one-line help shown by `smmcheck --help`)
-_COMMANDS = {
+_COMMANDS: Commands = {
     "audit": (
         "smmcheck.cli.audit",
         "audit",
@@ -55,27 +55,9 @@ _COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in _COMMANDS:
-            return None
-        module, attribute, _ = _COMMANDS[cmd_name]
-        command: click.Command = getattr(importlib.import_module(module), attribute)
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Show one-line help without importing every command module.
-        rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, lazy=_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="smmcheck")
 def cli() -> None:
     """smmcheck: policy-as-code compliance checks for IoT and ICS networks, mapped to the
