@@ -15,20 +15,6 @@ from smmcheck.project import Project
 
 CategorySource = Literal["inventory", "project", "inferred"]
 
-# Categories the built-in profiles name; users may add their own in a profile.
-CATEGORIES = (
-    "sensor",
-    "actuator",
-    "gateway",
-    "plc",
-    "switch",
-    "router",
-    "firewall",
-    "camera",
-    "hmi",
-    "server",
-)
-
 
 @dataclass(frozen=True)
 class Identity:

@@ -119,33 +119,25 @@ def _nginx_listeners(
     """nginx's TLS listeners; () when nginx is known not to run, None when unknown."""
     if "nginx-config" in present:
         return nginx_tls(present["nginx-config"], _nginx_version(present.get("nginx-version")))
-    if "nginx-config" in absent:
-        return ()
-    # Without `nginx -T` (older snapshots, no root), `ss -p` run as root still settles it:
-    # when it names the process of every TCP socket and none is nginx, no nginx listens.
-    tcp = [s for s in sockets or () if s.protocol == "tcp"]
-    if sockets is not None and all(s.process and s.process != "nginx" for s in tcp):
-        return ()
-    return None
+    return () if "nginx-config" in absent or _not_listening("nginx", sockets) else None
 
 
 def _lighttpd_listeners(
     present: dict[str, Artifact], absent: set[str], sockets: tuple[Socket, ...] | None
 ) -> tuple[TlsListener, ...] | None:
     """lighttpd's TLS listeners; () when lighttpd is known not to run, None when unknown."""
-    version = lighttpd_version(present.get("lighttpd-version"))
     if "lighttpd-config" in present:
+        version = lighttpd_version(present.get("lighttpd-version"))
         return lighttpd_tls(present["lighttpd-config"], version)
-    if "lighttpd-config" in absent:
-        return ()
-    # Its files were not collected (no permission, or a snapshot older than the recipe's
-    # lighttpd commands): as for nginx, only `ss -p` run as root settles it, when it names
-    # the process of every TCP socket and none is lighttpd. Missing evidence never passes.
-    del version
+    return () if "lighttpd-config" in absent or _not_listening("lighttpd", sockets) else None
+
+
+def _not_listening(process: str, sockets: tuple[Socket, ...] | None) -> bool:
+    """Whether ``ss -p`` (run as root) settles that ``process`` listens on no TCP socket:
+    it names the process of every TCP socket, and none is ``process``. Without a server's
+    configuration (older snapshots, no root) this is the only evidence of its absence."""
     tcp = [s for s in sockets or () if s.protocol == "tcp"]
-    if sockets is not None and all(s.process and s.process != "lighttpd" for s in tcp):
-        return ()
-    return None
+    return sockets is not None and all(s.process and s.process != process for s in tcp)
 
 
 def _nginx_version(listing: Artifact | None) -> str | None:
