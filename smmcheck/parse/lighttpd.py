@@ -39,6 +39,7 @@ from smmcheck.parse.lighttpd_conf import (
     Value,
     read_configuration,
 )
+from smmcheck.parse.webtls import release_numbers
 
 _VERSIONS = {
     "SSLv3": "sslv3",
@@ -132,7 +133,7 @@ def _listener(
 def _minimum(scope: Scope, version: str | None) -> tuple[str | None, str | None, list[int]]:
     """The lowest version enabled, a note when it rests on a default or is unknown, and the
     lines it rests on."""
-    release = _release(version)
+    release = release_numbers(version)
     for key in ("ssl.use-sslv3", "ssl.use-sslv2"):
         legacy = scope.lookup(key)
         if _enabled(legacy) and legacy is not None and (release or (0,)) < _LEGACY_IGNORED:
@@ -176,7 +177,7 @@ def _minimum(scope: Scope, version: str | None) -> tuple[str | None, str | None,
 
 
 def _default(version: str | None) -> tuple[str | None, str]:
-    release = _release(version)
+    release = release_numbers(version)
     if release is None:
         return None, (
             "ssl.openssl.ssl-conf-cmd sets no MinProtocol and the lighttpd release is unknown:"
@@ -201,11 +202,6 @@ def _lowest_enabled(value: Value) -> str | None:
         chosen = set(_ORDER) if name.upper() == "ALL" else {_VERSIONS.get(name, "")} - {""}
         enabled = enabled - chosen if off else enabled | chosen
     return min(enabled, key=_ORDER.index) if enabled else None
-
-
-def _release(version: str | None) -> tuple[int, ...] | None:
-    found = re.match(r"(\d+)\.(\d+)\.(\d+)", version or "")
-    return tuple(int(part) for part in found.groups()) if found else None
 
 
 def _enabled(setting: Setting | None) -> bool:

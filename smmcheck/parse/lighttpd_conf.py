@@ -22,7 +22,6 @@ from typing import TypeAlias
 from smmcheck.parse.artifacts import Artifact, tail_sections
 
 MAIN = "/etc/lighttpd/lighttpd.conf"
-_HEADER = re.compile(r"^==> (.+) <==$")
 _TOKEN = re.compile(
     r"""(?P<space>\s+)|(?P<comment>\#.*)|(?P<string>"(?:\\.|[^"\\])*")|(?P<int>\d+(?![\w.-]))
     |(?P<field>\$[A-Za-z_]+)|(?P<name>[A-Za-z_][\w.-]*)
@@ -116,12 +115,11 @@ def read_configuration(artifact: Artifact) -> Configuration:
 def _files(artifact: Artifact) -> tuple[dict[str, list[tuple[int, str]]], str, bool]:
     """The files with their lines (numbered as in the artifact), the main file, and whether
     the artifact is the recipe's dump (else one lighttpd.conf, with nothing to include)."""
-    numbered = list(artifact.lines())
-    first = next((line for _, line in numbered if line.strip()), "")
-    if not _HEADER.match(first):
-        return {MAIN: numbered}, MAIN, False
+    sections = tail_sections(artifact)
+    if not sections:
+        return {MAIN: list(artifact.lines())}, MAIN, False
     files: dict[str, list[tuple[int, str]]] = {}
-    for path, lines in tail_sections(artifact):
+    for path, lines in sections:
         files.setdefault(path, []).extend(lines)
     named = [path for path in files if posixpath.basename(path) == "lighttpd.conf"]
     return files, MAIN if MAIN in files else (named or list(files))[0], True

@@ -152,7 +152,7 @@ def _minimum(protocols: _Directive | None, version: str | None) -> tuple[str | N
         if not known:
             return None, f"ssl_protocols names no known version: {' '.join(protocols.args)}"
         return min(known, key=_ORDER.index), None
-    release = _release(version)
+    release = release_numbers(version)
     if release is None:
         return None, (
             "ssl_protocols is not set and the nginx release is unknown: its default enables"
@@ -163,7 +163,8 @@ def _minimum(protocols: _Directive | None, version: str | None) -> tuple[str | N
     return "tlsv1.0", f"nginx {version} default ssl_protocols: TLSv1 TLSv1.1 TLSv1.2 and later"
 
 
-def _release(version: str | None) -> tuple[int, ...] | None:
+def release_numbers(version: str | None) -> tuple[int, ...] | None:
+    """``(1, 22, 1)`` from a version string such as ``1.22.1-9+deb12u1``; None without one."""
     found = re.match(r"(\d+)\.(\d+)\.(\d+)", version or "")
     return tuple(int(part) for part in found.groups()) if found else None
 
