@@ -222,7 +222,7 @@ def _stage(request: PackRequest, root: Path) -> tuple[RunSpec, list[str]]:
     """Copy inputs, catalogue and project files into ``root``; how to check them there."""
     from smmcheck.mapping import load_mappings
     from smmcheck.policies import load_policies
-    from smmcheck.profiles import DEFAULT_PROFILE, PROFILE_FOLDER, profile_path
+    from smmcheck.profiles import DEFAULT_PROFILE, PROFILE_FOLDER, is_profile_file, profile_path
     from smmcheck.project import load_project
     from smmcheck.resources import data_dir
 
@@ -278,7 +278,7 @@ def _stage(request: PackRequest, root: Path) -> tuple[RunSpec, list[str]]:
     set_by: Literal["option", "project"] | None = (
         "option" if request.profile else "project" if profile else None
     )
-    if profile is not None and ("/" in profile or profile.endswith((".yaml", ".yml"))):
+    if profile is not None and is_profile_file(profile):
         profile = place("profile", profile_path(profile), named_by_project=set_by == "project")
     else:
         builtin = profile or DEFAULT_PROFILE
@@ -335,9 +335,9 @@ def recheck(
 ) -> Recheck:
     """Check a pack's tree with its own catalogue and project files, as of ``as_of``, and
     render every report of ``results/``. Only the packed policies and mappings are used."""
-    from smmcheck.cli.report_maturity import maturity_inputs
     from smmcheck.compliance import assess_compliance, known_frameworks
     from smmcheck.mapping import load_mappings
+    from smmcheck.maturity_inputs import maturity_inputs
     from smmcheck.policies import load_policies
     from smmcheck.profiles import PROFILE_FOLDER
     from smmcheck.project import load_project

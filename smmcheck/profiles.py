@@ -65,6 +65,11 @@ class Profile(Frozen):
         return self.defaults[domain]
 
 
+def is_profile_file(name: str) -> bool:
+    """Whether a profile is named by its file (a path or ``*.yaml``) rather than built in."""
+    return "/" in name or name.endswith((".yaml", ".yml"))
+
+
 def builtin_profiles() -> list[str]:
     """Names of the profiles shipped with smmcheck."""
     return sorted(p.stem for p in (data_dir("mappings") / PROFILE_FOLDER).glob("*.yaml"))
@@ -74,7 +79,7 @@ def profile_path(name: str, folder: Path | None = None) -> Path:
     """A built-in profile's file (in ``folder``, by default the built-in profiles folder),
     or ``name`` itself as a path."""
     builtin = (folder or data_dir("mappings") / PROFILE_FOLDER) / f"{name}.yaml"
-    if "/" not in name and not name.endswith((".yaml", ".yml")):
+    if not is_profile_file(name):
         if not builtin.is_file():
             raise UsageError(
                 f"unknown profile '{name}'",

@@ -233,6 +233,8 @@ def load_project(path: Path) -> Project:
         if value is not None and not value.is_absolute():
             update[key] = base / value
     profile = project.profile
-    if profile is not None and ("/" in profile or profile.endswith((".yaml", ".yml"))):
+    from smmcheck.profiles import is_profile_file  # profiles load mappings: not at import
+
+    if profile is not None and is_profile_file(profile):
         update["profile"] = str(base / profile) if not Path(profile).is_absolute() else profile
     return project.model_copy(update=update) if update else project

@@ -24,7 +24,8 @@ from smmcheck.cli.options import (
     report_options,
     waivers_option,
 )
-from smmcheck.cli.report_maturity import maturity_inputs, summary_line, write_maturity
+from smmcheck.cli.report_maturity import summary_line, write_maturity
+from smmcheck.maturity_inputs import maturity_inputs
 from smmcheck.policies import Severity
 from smmcheck.project import find_project, load_project
 from smmcheck.runner import CheckOptions, run_check

@@ -10,7 +10,8 @@ import click
 
 from smmcheck.cli.check import emit
 from smmcheck.cli.options import load_catalogue
-from smmcheck.cli.report_maturity import maturity_inputs, write_maturity
+from smmcheck.cli.report_maturity import write_maturity
+from smmcheck.maturity_inputs import maturity_inputs
 from smmcheck.project import PROJECT_FILE, load_project
 from smmcheck.report.maturity import render_maturity
 from smmcheck.resources import data_dir

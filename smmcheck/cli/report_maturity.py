@@ -2,67 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from smmcheck.attestations import Attestation, load_attestations
 from smmcheck.cli.options import load_catalogue, policy_options, project_option
-from smmcheck.mapping import Mappings, SmmCatalogue
-from smmcheck.maturity import MaturityReport, assess_maturity
-from smmcheck.profiles import DEFAULT_PROFILE, Profile, load_profile
-from smmcheck.project import Project, find_project, load_project
+from smmcheck.maturity import MaturityReport
+from smmcheck.maturity_inputs import maturity_inputs
+from smmcheck.project import find_project, load_project
 from smmcheck.report import write_atomic
 from smmcheck.report.maturity import MATURITY_FORMATS, render_maturity
-from smmcheck.results import Report, load_report
-
-
-@dataclass(frozen=True)
-class MaturityInputs:
-    """What a maturity report needs besides the results, loaded (and checked) up front."""
-
-    profile: Profile
-    profile_source: str
-    attestations: tuple[Attestation, ...]
-
-    def assess(
-        self, report: Report, smm: SmmCatalogue, today: dt.date | None = None
-    ) -> MaturityReport:
-        """The maturity report for ``report`` (attestations judged on ``today``, UTC)."""
-        return assess_maturity(
-            report,
-            smm,
-            self.profile,
-            profile_source=self.profile_source,
-            attestations=self.attestations,
-            today=today or dt.datetime.now(dt.UTC).date(),
-        )
-
-
-def maturity_inputs(
-    mappings: Mappings,
-    project: Project | None,
-    *,
-    profile: str | None = None,
-    attestations: Path | None = None,
-    profiles: Path | None = None,
-) -> MaturityInputs:
-    """The profile and attestations named here, else the project file's, else the default
-    profile and no attestations. Built-in profile names are looked up in ``profiles`` (an
-    evidence pack's copy), by default smmcheck's own."""
-    name = profile or (project.profile if project else None)
-    source = "set by --profile" if profile else "set in the project file" if name else "the default"
-    name = name or DEFAULT_PROFILE
-    file = attestations or (project.attestations if project else None)
-    return MaturityInputs(
-        load_profile(name, mappings.smm, profiles),
-        f"{name}, {source}" if "/" in name or name.endswith((".yaml", ".yml")) else source,
-        tuple(load_attestations(file, mappings.smm)) if file else (),
-    )
+from smmcheck.results import load_report
 
 
 def summary_line(report: MaturityReport) -> str:
