@@ -39,7 +39,7 @@ from smmcheck.results import (
     summarise,
 )
 from smmcheck.secrets import matching_candidate
-from smmcheck.waivers import apply_waivers, load_waivers, utc_today, waivers_path
+from smmcheck.waivers import WaiverFile, apply_waivers, load_waivers, utc_today, waivers_path
 
 # Below this many files to parse, a process pool costs more than it saves (each worker
 # imports ciscoconfparse2 afresh, ~0.7 s).
@@ -60,8 +60,9 @@ class CheckOptions:
     project: Project | None = None
     command: str = "smmcheck check"
     selected: list[str] = field(default_factory=list)
-    # A waivers file that overrides the project's ``waivers:``.
-    waivers: Path | None = None
+    # A waivers file that overrides the project's ``waivers:``, or one already loaded
+    # (audit loads it before contacting any device).
+    waivers: Path | WaiverFile | None = None
     # The run's UTC date for waiver expiry (tests pin it; default: today in UTC).
     today: date | None = None
 
@@ -98,8 +99,11 @@ def run_check(
     """Check the configs under ``paths``; return the full report."""
     started = _now()
     # Waivers are checked before any file is parsed: a broken waivers file stops the run.
-    waiver_file = waivers_path(options.waivers, options.project)
-    waivers = load_waivers(waiver_file, options.policies) if waiver_file else None
+    if isinstance(options.waivers, WaiverFile):
+        waivers: WaiverFile | None = options.waivers
+    else:
+        waiver_file = waivers_path(options.waivers, options.project)
+        waivers = load_waivers(waiver_file, options.policies) if waiver_file else None
     files = discover(paths)
     policies = _selected(options)
     errors: list[tuple[str, str, str]] = []  # (name, source, reason)

@@ -75,8 +75,8 @@ def audit(
     found = find_project(project_file)
     project = load_project(found) if found else None
     waiver_file = waivers_path(waivers_file, project)
-    if waiver_file is not None:
-        load_waivers(waiver_file, policies)  # a broken waivers file stops the run here
+    # A broken waivers file stops the run here, before any device is contacted.
+    waivers = load_waivers(waiver_file, policies) if waiver_file is not None else None
     maturity = maturity_inputs(mappings, project)  # so do a broken profile or attestations
     folder = snapshot_root / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder, manifest = run_collection(folder, **settings)
@@ -92,7 +92,7 @@ def audit(
         mappings=mappings,
         fail_on=fail_on,
         command=" ".join(["smmcheck", *sys.argv[1:]]),
-        waivers=waiver_file,
+        waivers=waivers,
     )
     report = run_check([folder], options)
     emit(report, fmt, output, report_dir or folder)
